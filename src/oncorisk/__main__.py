@@ -1,0 +1,5 @@
+import sys
+
+from oncorisk.cli import main
+
+sys.exit(main())

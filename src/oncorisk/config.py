@@ -1,0 +1,285 @@
+"""Configuration and sample-sheet loading, validated against the JSON schemas in workflow/schemas/.
+
+Every user mistake becomes a one-line ``UserError`` naming the file, the key (or row and column),
+the value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from oncorisk.errors import UserError, input_error
+
+log = logging.getLogger(__name__)
+
+SAMPLE_COLUMNS = ("sample", "tumor_bam", "normal_bam", "vcf", "image_embedding", "label", "time", "event")
+PATH_COLUMNS = ("tumor_bam", "normal_bam", "vcf", "image_embedding")
+
+
+def schema_dir() -> Path:
+    """Folder holding config.schema.yaml and samples.schema.yaml (installed package or checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "schemas", here.parents[1] / "workflow" / "schemas"):
+        if (candidate / "config.schema.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"oncorisk's schemas were not found next to {here}; reinstall oncorisk")
+
+
+def load_schema(name: str) -> dict:
+    """Load one schema (``config`` or ``samples``)."""
+    with open(schema_dir() / f"{name}.schema.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def _defaults(schema: dict) -> dict:
+    out = {}
+    for key, sub in schema.get("properties", {}).items():
+        if sub.get("type") == "object":
+            out[key] = _defaults(sub)
+        elif "default" in sub:
+            out[key] = copy.deepcopy(sub["default"])
+    return out
+
+
+def default_config() -> dict:
+    """The complete default configuration, taken from the schema's defaults."""
+    return _defaults(load_schema("config"))
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _schema_at(schema: dict, path: list) -> dict:
+    for part in path:
+        schema = schema.get("properties", {}).get(part, {}) if isinstance(part, str) else schema.get("items", {})
+    return schema
+
+
+def format_schema_error(err: jsonschema.ValidationError, schema: dict, file: str, where: str) -> UserError:
+    """Turn a jsonschema error into one line: file, key/column, value, what is accepted."""
+    path = [p for p in err.absolute_path]
+    field = where + ".".join(str(p) for p in path) if path else where.rstrip(".") or "top level"
+    sub = _schema_at(schema, [p for p in path if isinstance(p, str)])
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        scope = f" in '{'.'.join(map(str, path))}'" if path else ""
+        return UserError(
+            f"{file}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}{scope}: "
+            f"accepted keys are {', '.join(allowed)}"
+        )
+    if err.validator == "enum":
+        accepted = "accepted: " + ", ".join(str(v) for v in err.validator_value if v is not None)
+    elif err.validator == "required":
+        return UserError(f"{file}: {field}: missing {err.message.split(' is a required')[0]}: it is required")
+    else:
+        accepted = err.message.replace(repr(err.instance), "value")
+        if sub.get("description"):
+            accepted += f"; expected: {sub['description']}"
+    return input_error(file, field, err.instance, accepted)
+
+
+def validate_config(config: dict, file: str = "config.yaml") -> dict:
+    """Validate a configuration dict, fill in defaults, and check options that contradict each other.
+
+    Returns:
+        the resolved configuration (defaults filled in).
+    Raises:
+        UserError: on the first unknown key, bad value or contradiction.
+    """
+    schema = load_schema("config")
+    if not isinstance(config, dict):
+        raise input_error(file, "top level", config, "a YAML mapping of keys to values")
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        raise format_schema_error(errors[0], schema, file, "")
+    resolved = _merge(default_config(), config)
+    sim = resolved["simulate"]
+    if sim["enabled"]:
+        for key in ("samples", "reference", "annotation", "regions"):
+            if resolved.get(key):
+                raise input_error(
+                    file, key, resolved[key],
+                    f"simulate.enabled is true, so the simulator provides {key}; "
+                    f"set simulate.enabled: false to use your own {key}, or remove {key}",
+                )
+        if sim["bam_patients"] > sim["patients"]:
+            raise input_error(
+                file, "simulate.bam_patients", sim["bam_patients"],
+                f"must be at most simulate.patients ({sim['patients']})",
+            )
+        if sim["purity"][0] > sim["purity"][1]:
+            raise input_error(file, "simulate.purity", sim["purity"], "give [min, max] with min <= max")
+    else:
+        for key in ("samples", "reference"):
+            if not resolved.get(key):
+                raise input_error(file, key, None, f"simulate.enabled is false, so set {key} to your own file")
+    return resolved
+
+
+def load_config(path: str | os.PathLike, overrides: dict | None = None) -> dict:
+    """Read a YAML configuration file, apply ``overrides`` and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found: give an existing YAML file (see config.yaml)")
+    try:
+        with open(path) as fh:
+            config = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise UserError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)}): fix the syntax")
+    return validate_config(_merge(config, overrides or {}), str(path))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One row of the sample sheet, with paths resolved against the sheet's folder."""
+
+    sample: str
+    tumor_bam: str | None = None
+    normal_bam: str | None = None
+    vcf: str | None = None
+    image_embedding: str | None = None
+    label: int | None = None
+    time: float | None = None
+    event: int | None = None
+
+    @property
+    def has_bam(self) -> bool:
+        return self.tumor_bam is not None
+
+
+def _convert(value: str, column: str) -> Any:
+    value = value.strip()
+    if value in ("", "NA", "na", "."):
+        return None
+    if column in ("label", "event"):
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                as_float = float(value)
+            except ValueError:
+                return value
+            return int(as_float) if as_float.is_integer() else as_float
+    if column == "time":
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return value
+
+
+def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bool = True) -> list[Sample]:
+    """Read and validate a sample sheet.
+
+    Args:
+        path: the TSV sample sheet.
+        mode: ``somatic`` or ``germline``; somatic requires a normal_bam next to every tumor_bam.
+        check_files: also check that every file named in the sheet exists.
+    Returns:
+        the samples, in sheet order.
+    Raises:
+        UserError: one line naming the file, row, column, value and what is accepted.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: sample sheet not found: give a TSV with a header (see docs/usage.md)")
+    schema = load_schema("samples")
+    validator = jsonschema.Draft202012Validator(schema)
+    base = path.parent
+    with open(path, newline="") as fh:
+        lines = [line for line in fh if line.strip() and not line.startswith("#")]
+    if not lines:
+        raise UserError(f"{path}: the sample sheet is empty: give a header line and one row per sample")
+    reader = csv.DictReader(lines, delimiter="\t")
+    header = reader.fieldnames or []
+    unknown = [c for c in header if c not in SAMPLE_COLUMNS]
+    if unknown:
+        raise UserError(
+            f"{path}: header: unknown column {unknown[0]!r}: accepted columns are {', '.join(SAMPLE_COLUMNS)} "
+            f"(tab-separated)"
+        )
+    if "sample" not in header:
+        raise UserError(f"{path}: header: no 'sample' column: the first line must name the columns, tab-separated")
+    samples: list[Sample] = []
+    seen: dict[str, int] = {}
+    for row_number, row in enumerate(reader, start=1):
+        if None in row:
+            raise UserError(
+                f"{path}: row {row_number}: {len(header) + len(row[None])} fields for {len(header)} columns: "
+                f"separate columns with one tab each"
+            )
+        record = {column: _convert(value or "", column) for column, value in row.items()}
+        where = f"row {row_number} (sample {record.get('sample')!r}), column "
+        errors = sorted(validator.iter_errors(record), key=lambda e: list(e.path))
+        if errors:
+            raise format_schema_error(errors[0], schema, str(path), where)
+        name = record["sample"]
+        if name in seen:
+            raise input_error(path, f"row {row_number}, column sample", name,
+                              f"duplicate of row {seen[name]}: sample ids must be unique")
+        seen[name] = row_number
+        if not record.get("tumor_bam") and not record.get("vcf"):
+            raise input_error(path, f"{where}tumor_bam", None, "each row needs a tumor_bam or a vcf")
+        if mode == "somatic" and record.get("tumor_bam") and not record.get("normal_bam"):
+            raise input_error(path, f"{where}normal_bam", None,
+                              "mode somatic needs a matched normal_bam for each tumor_bam; "
+                              "add it, or set mode: germline in the config")
+        for column in PATH_COLUMNS:
+            if record.get(column):
+                resolved = os.path.normpath(base / record[column])
+                if check_files and not os.path.exists(resolved):
+                    raise input_error(path, f"{where}{column}", record[column],
+                                      f"file not found (looked for {resolved}); paths are relative to the sheet's folder")
+                record[column] = resolved
+        samples.append(Sample(**{k: record.get(k) for k in SAMPLE_COLUMNS}))
+    if not samples:
+        raise UserError(f"{path}: the sample sheet has a header but no rows: add one row per sample")
+    return samples
+
+
+def ensure_fasta_index(fasta: str | os.PathLike) -> Path:
+    """Make sure a FASTA has its .fai; build it when the folder is writable, else say how.
+
+    Returns:
+        the path of the .fai.
+    """
+    fasta = Path(fasta)
+    if not fasta.is_file():
+        raise UserError(f"{fasta}: reference FASTA not found: give an existing FASTA (plain or bgzipped)")
+    fai = Path(str(fasta) + ".fai")
+    if fai.is_file():
+        return fai
+    if not os.access(fasta.parent, os.W_OK):
+        raise UserError(f"{fasta}: no .fai index and its folder is not writable: run 'samtools faidx {fasta}'")
+    import pysam
+
+    log.info("indexing %s (no .fai found)", fasta)
+    try:
+        pysam.faidx(str(fasta))
+    except pysam.SamtoolsError as exc:
+        raise UserError(
+            f"{fasta}: cannot index the reference ({str(exc).strip().splitlines()[-1]}): "
+            f"if it is gzipped, recompress it with 'bgzip', then run 'samtools faidx {fasta}'"
+        ) from None
+    return fai

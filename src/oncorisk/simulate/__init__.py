@@ -1,0 +1,1 @@
+"""Seeded simulator of a complete demo cohort: reference, genes, BAMs, truth, labels and imaging embeddings."""

@@ -1,0 +1,349 @@
+"""Simulate a complete, seeded demo cohort (``oncorisk simulate``).
+
+Latent model (documented in docs/simulator.md):
+  for patient i, hit_p(i) = 1 when it carries a driver in driver pathway p (PI3K-Akt, MAPK), each with
+  probability ``driver_rate``; genomic_score = sum_p hit_p; imaging latent z ~ N(0, 1);
+  logit = B0 + B_GENOMIC * genomic_score + B_IMAGING * z; label ~ Bernoulli(sigmoid(logit));
+  survival time ~ Exponential(rate = BASE_HAZARD * exp(SURVIVAL_SCALE * (logit - B0))), censored by
+  Uniform(CENSOR_MIN, CENSOR_MAX) months; the imaging embedding x = IMAGING_SIGNAL * z * a + sum_k u_k b_k + e
+  (a, b_k fixed random unit vectors, u_k ~ N(0, 1) nuisance factors such as stain or scanner, e ~ N(0, I)).
+  Null mode: no drivers, label ~ Bernoulli(NULL_PREVALENCE) and survival independent of everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pysam
+
+from oncorisk import __version__
+from oncorisk.config import default_config
+from oncorisk.io.atomic import atomic_dir
+from oncorisk.simulate.genome import GeneModel, build_genome, gtf_lines, load_catalogue, panel_intervals, write_fasta
+from oncorisk.simulate.profile import ErrorProfile
+from oncorisk.simulate.reads import LibraryParams, write_bam
+from oncorisk.simulate.variants import (
+    GERMLINE_INFO, GT_FORMAT, SOMATIC_FORMAT, SOMATIC_INFO, Occupancy, Variant, genotype_patient, germline_pool,
+    germline_records, hotspot_variant, random_indel, random_snv, somatic_records, truncating_variant, write_vcf,
+)
+
+log = logging.getLogger(__name__)
+
+B0, B_GENOMIC, B_IMAGING = -1.2, 1.6, 1.4
+BASE_HAZARD, SURVIVAL_SCALE, CENSOR_MIN, CENSOR_MAX = 1 / 60, 0.7, 6.0, 120.0
+IMAGING_SIGNAL, NUISANCE_FACTORS = 3.0, 7
+NULL_PREVALENCE = 0.4
+IN_PANEL_FRACTION = 0.8  # share of passenger mutations drawn inside the sequenced panel
+INDEL_FRACTION = 0.12
+CLONAL_FRACTION = 0.5
+DRIVER_PATHWAYS = ("PI3K-Akt", "MAPK")
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Parameters of one simulated cohort; defaults come from workflow/schemas/config.schema.yaml (simulate.*)."""
+
+    seed: int
+    patients: int
+    bam_patients: int
+    null: bool
+    genome_size: int
+    contigs: int
+    capture: str
+    panel_padding: int
+    tumor_coverage: float
+    normal_coverage: float
+    purity: tuple[float, float]
+    read_length: int
+    insert_mean: float
+    insert_sd: float
+    duplicate_rate: float
+    error_profile: str
+    passenger_rate: float
+    driver_rate: float
+    embedding_dim: int
+    max_protein_length: int
+
+    @classmethod
+    def from_config(cls, simulate: dict, seed: int) -> "SimulationConfig":
+        """Build from the ``simulate`` section of a validated config (``enabled`` is ignored)."""
+        fields = {k: v for k, v in {**default_config()["simulate"], **simulate}.items() if k != "enabled"}
+        fields["purity"] = tuple(fields["purity"])
+        return cls(seed=seed, **fields)
+
+
+def patient_ids(n: int) -> list[str]:
+    """Patient ids P0001, P0002, ... (zero-padded to at least 4 digits)."""
+    width = max(4, len(str(n)))
+    return [f"P{i + 1:0{width}d}" for i in range(n)]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _gene_at(models: list[GeneModel], contig: str, pos: int) -> str:
+    for m in models:
+        if m.contig == contig and m.start <= pos < m.end:
+            return m.name
+    return ""
+
+
+def _draw_driver(rng, seq, pathway: str, models: list[GeneModel], hotspots: dict) -> Variant:
+    """One driver mutation in ``pathway``: a hotspot missense in an oncogene or a truncation in a suppressor."""
+    genes = [m for m in models if m.info.driver_pathway == pathway]
+    weights = np.array([2.0 if m.info.role == "OG" else 1.0 for m in genes])
+    while True:
+        gene = genes[int(rng.choice(len(genes), p=weights / weights.sum()))]
+        if gene.info.role == "OG":
+            options = [h for h in hotspots.get(gene.name, []) if 3 * h.codon < len(gene.cds_positions)]
+            if options:
+                v = hotspot_variant(seq[gene.contig], gene, options[int(rng.integers(0, len(options)))])
+                break
+        else:
+            v = truncating_variant(rng, seq[gene.contig], gene)
+            if v is not None:
+                break
+    return v
+
+
+def _random_position(rng, contigs: dict[str, np.ndarray], targets: list[tuple[str, int, int]]) -> tuple[str, int]:
+    if rng.random() < IN_PANEL_FRACTION:
+        lengths = np.array([b - a for _, a, b in targets], dtype=float)
+        c, a, b = targets[int(rng.choice(len(targets), p=lengths / lengths.sum()))]
+        return c, int(rng.integers(a, b))
+    names = list(contigs)
+    lengths = np.array([len(contigs[c]) for c in names], dtype=float)
+    c = names[int(rng.choice(len(names), p=lengths / lengths.sum()))]
+    return c, int(rng.integers(2, len(contigs[c]) - 30))
+
+
+def simulate_patient(rng, cfg: SimulationConfig, contigs, models, hotspots, targets, pool, with_germline: bool) -> dict:
+    """Draw one patient's purity, germline genotypes, driver and passenger somatic mutations."""
+    purity = float(rng.uniform(*cfg.purity))
+    occ = Occupancy({c: len(s) for c, s in contigs.items()})
+    germline = genotype_patient(rng, pool) if with_germline else []
+    for v in germline:
+        occ.take(v)
+    hits = {p: bool(not cfg.null and rng.random() < cfg.driver_rate) for p in DRIVER_PATHWAYS}
+    somatic: list[Variant] = []
+    for pathway, hit in hits.items():
+        if not hit:
+            continue
+        for _ in range(20):
+            v = _draw_driver(rng, contigs, pathway, models, hotspots)
+            if occ.free(v.contig, v.pos, v.end):
+                break
+        else:
+            hits[pathway] = False
+            continue
+        v = Variant(v.contig, v.pos, v.ref, v.alt, hap=int(rng.integers(0, 2)) + 1, ccf=1.0, vaf=purity / 2,
+                    gene=v.gene, driver=pathway, protein_change=v.protein_change)
+        occ.take(v)
+        somatic.append(v)
+    for _ in range(int(rng.poisson(cfg.passenger_rate))):
+        for _attempt in range(20):
+            contig, pos = _random_position(rng, contigs, targets)
+            seq = contigs[contig]
+            v = random_indel(rng, seq, contig, pos) if rng.random() < INDEL_FRACTION else random_snv(rng, seq, contig, pos)
+            if v.ref != v.alt and "N" not in v.ref and occ.free(contig, v.pos, v.end):
+                break
+        else:
+            continue
+        clonal = rng.random() < CLONAL_FRACTION
+        min_ccf = min(1.0, 0.1 / purity)
+        ccf = 1.0 if clonal else float(rng.uniform(min_ccf, 1.0))
+        v = Variant(v.contig, v.pos, v.ref, v.alt, hap=int(rng.integers(0, 2)) + 1, ccf=ccf, vaf=purity * ccf / 2,
+                    gene=_gene_at(models, contig, v.pos))
+        occ.take(v)
+        somatic.append(v)
+    order = {c: i for i, c in enumerate(contigs)}
+    somatic.sort(key=lambda v: (order[v.contig], v.pos))
+    return dict(purity=purity, germline=germline, somatic=somatic, hits=hits)
+
+
+def latent_outcomes(rng_cohort, cfg: SimulationConfig, hits: list[dict]) -> dict:
+    """Labels, survival and imaging embeddings of all patients from the documented latent model."""
+    n = len(hits)
+    genomic = np.array([sum(h.values()) for h in hits], dtype=float)
+    z = rng_cohort.normal(size=n)
+    if cfg.null:
+        logit = np.full(n, np.log(NULL_PREVALENCE / (1 - NULL_PREVALENCE)))
+        hazard_term = np.zeros(n)
+    else:
+        logit = B0 + B_GENOMIC * genomic + B_IMAGING * z
+        hazard_term = SURVIVAL_SCALE * (logit - B0)
+    label = (rng_cohort.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    t_event = rng_cohort.exponential(1 / (BASE_HAZARD * np.exp(hazard_term)))
+    t_censor = rng_cohort.uniform(CENSOR_MIN, CENSOR_MAX, size=n)
+    time = np.minimum(t_event, t_censor)
+    event = (t_event <= t_censor).astype(int)
+    d = cfg.embedding_dim
+    basis = rng_cohort.normal(size=(1 + NUISANCE_FACTORS, d))
+    basis /= np.linalg.norm(basis, axis=1, keepdims=True)
+    nuisance = rng_cohort.normal(size=(n, NUISANCE_FACTORS))
+    emb = (IMAGING_SIGNAL * z[:, None] * basis[0] + nuisance @ basis[1:] + rng_cohort.normal(size=(n, d)))
+    return dict(genomic=genomic, z=z, logit=logit, label=label, time=time, event=event,
+                embedding=emb.astype(np.float32))
+
+
+def _bam_job(args) -> dict:
+    path, seed_key, sample, contigs, targets, variants, somatic_ids, lib, profile_name, seed = args
+    rng = np.random.default_rng(seed_key)
+    return write_bam(Path(path), rng, sample, contigs, targets, variants, somatic_ids, lib,
+                     ErrorProfile.load(profile_name), seed)
+
+
+def _write_bed(path: Path, intervals) -> None:
+    path.write_text("".join(f"{c}\t{a}\t{b}\n" for c, a, b in intervals))
+
+
+def run_simulation(cfg: SimulationConfig, out: str | os.PathLike, threads: int = 1) -> dict:
+    """Simulate the cohort into ``out`` (written atomically: a failed run leaves nothing behind).
+
+    Returns:
+        the manifest (also written as manifest.json).
+    """
+    ErrorProfile.load(cfg.error_profile)  # fail early on a bad profile name
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        manifest = _simulate_into(cfg, tmp, threads)
+    return manifest
+
+
+def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
+    rng_genome = np.random.default_rng([cfg.seed, 0])
+    contigs, models = build_genome(rng_genome, cfg.genome_size, cfg.contigs, cfg.max_protein_length)
+    _, hotspots = load_catalogue()
+    lengths = {c: len(s) for c, s in contigs.items()}
+    write_fasta(out / "reference.fa", contigs)
+    pysam.faidx(str(out / "reference.fa"))
+    (out / "genes.gtf").write_text(
+        f"#!genome-build oncorisk-sim-seed{cfg.seed}\n#!genome-version {__version__}\n" + "\n".join(gtf_lines(models)) + "\n")
+    panel = panel_intervals(models, cfg.panel_padding, lengths)
+    targets = panel if cfg.capture == "panel" else [(c, 0, n) for c, n in lengths.items()]
+    _write_bed(out / "panel.bed", panel)
+    for sub in ("bams", "vcfs", "truth", "embeddings"):
+        (out / sub).mkdir()
+    _write_bed(out / "truth" / "confident.bed", targets)
+    _write_hotspot_table(out / "hotspots.tsv", contigs, models, hotspots)
+    pool = germline_pool(np.random.default_rng([cfg.seed, 1]), contigs)
+    ids = patient_ids(cfg.patients)
+    patients = []
+    for k, pid in enumerate(ids):
+        rng = np.random.default_rng([cfg.seed, 2, k])
+        patients.append(simulate_patient(rng, cfg, contigs, models, hotspots, targets, pool, k < cfg.bam_patients))
+    latent = latent_outcomes(np.random.default_rng([cfg.seed, 3]), cfg, [p["hits"] for p in patients])
+
+    jobs = []
+    for k, (pid, p) in enumerate(zip(ids, patients)):
+        write_vcf(out / "truth" / f"{pid}.somatic.vcf.gz", lengths, ["NORMAL", "TUMOR"], somatic_records(p["somatic"]),
+                  SOMATIC_INFO, SOMATIC_FORMAT, cfg.seed)
+        np.save(out / "embeddings" / f"{pid}.npy", latent["embedding"][k])
+        if k < cfg.bam_patients:
+            write_vcf(out / "truth" / f"{pid}.germline.vcf.gz", lengths, [pid], germline_records(p["germline"]),
+                      GERMLINE_INFO, GT_FORMAT, cfg.seed)
+            variants = p["germline"] + p["somatic"]
+            somatic_ids = set(range(len(p["germline"]), len(variants)))
+            for kind, cov, purity, stream in (("tumor", cfg.tumor_coverage, p["purity"], 4),
+                                              ("normal", cfg.normal_coverage, 0.0, 5)):
+                lib = LibraryParams(cfg.read_length, cfg.insert_mean, cfg.insert_sd, cfg.duplicate_rate, cov, purity)
+                jobs.append((str(out / "bams" / f"{pid}.{kind}.bam"), [cfg.seed, stream, k], f"{pid}-{kind}",
+                             contigs, targets, variants, somatic_ids, lib, cfg.error_profile, cfg.seed))
+        else:
+            _write_called_vcf(out / "vcfs" / f"{pid}.somatic.vcf.gz", np.random.default_rng([cfg.seed, 6, k]),
+                              p["somatic"], cfg, lengths)
+    if threads > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=threads) as pool_exec:
+            bam_stats = list(pool_exec.map(_bam_job, jobs))
+    else:
+        bam_stats = [_bam_job(j) for j in jobs]
+
+    _write_sample_sheet(out / "samples.tsv", ids, cfg, latent)
+    _write_truth_table(out / "truth" / "patients.tsv", ids, patients, latent)
+    (out / "truth" / "latent_model.json").write_text(json.dumps(dict(
+        description=__doc__.split("Latent model (documented in docs/simulator.md):")[1].strip(),
+        B0=B0, B_GENOMIC=B_GENOMIC, B_IMAGING=B_IMAGING, BASE_HAZARD=BASE_HAZARD, SURVIVAL_SCALE=SURVIVAL_SCALE,
+        CENSOR_MIN=CENSOR_MIN, CENSOR_MAX=CENSOR_MAX, IMAGING_SIGNAL=IMAGING_SIGNAL, NUISANCE_FACTORS=NUISANCE_FACTORS,
+        NULL_PREVALENCE=NULL_PREVALENCE, driver_pathways=list(DRIVER_PATHWAYS), null=cfg.null), indent=2) + "\n")
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    manifest = dict(
+        oncorisk_version=__version__, config=asdict(cfg),
+        reads={Path(j[0]).name: s for j, s in zip(jobs, bam_stats)},
+        genes=len(models), panel_bp=sum(b - a for _, a, b in panel),
+        files={str(p.relative_to(out)): _sha256(p) for p in files},
+    )
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest
+
+
+def _write_called_vcf(path: Path, rng, somatic: list[Variant], cfg: SimulationConfig, lengths) -> None:
+    """Somatic calls 'made elsewhere': read counts sampled at the configured depths; calls with < 3 alt reads are missed."""
+    kept, counts = [], []
+    for v in somatic:
+        t_dp = int(rng.poisson(cfg.tumor_coverage))
+        t_alt = int(rng.binomial(t_dp, v.vaf))
+        n_dp = int(rng.poisson(cfg.normal_coverage))
+        if t_alt >= 3:
+            kept.append(v)
+            counts.append((n_dp, 0, t_dp, t_alt))
+    write_vcf(path, lengths, ["NORMAL", "TUMOR"], somatic_records(kept, counts), SOMATIC_INFO, SOMATIC_FORMAT, cfg.seed)
+
+
+def _write_hotspot_table(path: Path, contigs, models: list[GeneModel], hotspots: dict) -> None:
+    """The simulated genome's hotspots in the cancerhotspots.org v2 layout (no header), for the impact stage."""
+    lines = []
+    by_name = {m.name: m for m in models}
+    for gene, hs_list in hotspots.items():
+        m = by_name[gene]
+        for hs in hs_list:
+            if 3 * hs.codon >= len(m.cds_positions):
+                continue
+            v = hotspot_variant(contigs[m.contig], m, hs)
+            lines.append((m.contig, v.pos + 1, v.ref, v.alt, gene, "Missense_Mutation", hs.protein_change.removeprefix("p."),
+                          "simulated hotspot"))
+    lines.sort(key=lambda t: (t[0], t[1]))
+    path.write_text("".join("\t".join(map(str, t)) + "\n" for t in lines))
+
+
+def _write_sample_sheet(path: Path, ids: list[str], cfg: SimulationConfig, latent: dict) -> None:
+    rows = ["sample\ttumor_bam\tnormal_bam\tvcf\timage_embedding\tlabel\ttime\tevent"]
+    for k, pid in enumerate(ids):
+        bam = k < cfg.bam_patients
+        rows.append("\t".join([
+            pid,
+            f"bams/{pid}.tumor.bam" if bam else "",
+            f"bams/{pid}.normal.bam" if bam else "",
+            "" if bam else f"vcfs/{pid}.somatic.vcf.gz",
+            f"embeddings/{pid}.npy",
+            str(int(latent["label"][k])),
+            f"{latent['time'][k]:.3f}",
+            str(int(latent["event"][k])),
+        ]))
+    path.write_text("\n".join(rows) + "\n")
+
+
+def _write_truth_table(path: Path, ids, patients, latent) -> None:
+    cols = ["sample", "purity", "hit_PI3K-Akt", "hit_MAPK", "driver_genes", "driver_changes", "n_somatic",
+            "genomic_score", "imaging_latent", "logit", "label", "time", "event"]
+    rows = ["\t".join(cols)]
+    for k, (pid, p) in enumerate(zip(ids, patients)):
+        drivers = [v for v in p["somatic"] if v.driver]
+        rows.append("\t".join(map(str, [
+            pid, f"{p['purity']:.3f}", int(p["hits"]["PI3K-Akt"]), int(p["hits"]["MAPK"]),
+            ",".join(v.gene for v in drivers) or "-", ",".join(v.protein_change for v in drivers) or "-",
+            len(p["somatic"]), int(latent["genomic"][k]), f"{latent['z'][k]:.4f}", f"{latent['logit'][k]:.4f}",
+            int(latent["label"][k]), f"{latent['time'][k]:.3f}", int(latent["event"][k]),
+        ])))
+    path.write_text("\n".join(rows) + "\n")
