@@ -258,6 +258,14 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
     return samples
 
 
+def patient_split(patients: int, bam_patients: int) -> tuple[list[str], list[str]]:
+    """Ids of the simulated patients that come as BAMs and as VCFs (the simulator's own numbering)."""
+    from oncorisk.simulate.cohort import patient_ids
+
+    ids = patient_ids(patients)
+    return ids[:bam_patients], ids[bam_patients:]
+
+
 def ensure_fasta_index(fasta: str | os.PathLike) -> Path:
     """Make sure a FASTA has its .fai; build it when the folder is writable, else say how.
 

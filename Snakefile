@@ -1,0 +1,26 @@
+# oncorisk workflow: reads -> variants -> gene impact -> pathways -> risk.
+# This file only wires things together; every rule lives in workflow/rules/, every piece of logic in the
+# oncorisk package. Run the demo with:  snakemake --cores 2
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+wildcard_constraints:
+    sample="[A-Za-z0-9][A-Za-z0-9._-]*",
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/cohort.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

@@ -1,0 +1,60 @@
+"""Shared fixtures: the repository root, tiny BAM/VCF built from text fixtures, and a small simulated cohort."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pysam
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+SMALL_COHORT = dict(patients=12, bam_patients=2, tumor_coverage=40, normal_coverage=20)
+
+
+def needs_shared_data(*parts: str):
+    """Skip (with a reason) when ../shared/data, or the named file in it, is absent (a user's fresh clone)."""
+    path = SHARED_DATA.joinpath(*parts)
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (real data only in the team's CI)")
+
+
+def needs_tool(name: str):
+    return pytest.mark.skipif(shutil.which(name) is None, reason=f"{name} not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> dict:
+    """tiny.fa (+.fai), tiny tumour/normal BAMs (+.bai) and tiny.vcf.gz (+.tbi), built from the text fixtures."""
+    d = tmp_path_factory.mktemp("tiny")
+    fa = d / "tiny.fa"
+    shutil.copy(FIXTURES / "tiny.fa", fa)
+    pysam.faidx(str(fa))
+    bams = {}
+    for kind in ("tumor", "normal"):
+        bam = d / f"tiny.{kind}.bam"
+        pysam.view("-b", "-o", str(bam), str(FIXTURES / "tiny.sam"), catch_stdout=False)
+        pysam.index(str(bam))
+        bams[kind] = bam
+    vcf = d / "tiny.vcf.gz"
+    pysam.tabix_compress(str(FIXTURES / "tiny.vcf"), str(vcf))
+    pysam.tabix_index(str(vcf), preset="vcf")
+    return dict(dir=d, fasta=fa, tumor_bam=bams["tumor"], normal_bam=bams["normal"], vcf=vcf)
+
+
+def simulate(out: Path, seed: int = 11, **overrides) -> dict:
+    from oncorisk.config import validate_config
+    from oncorisk.simulate.cohort import SimulationConfig, run_simulation
+
+    resolved = validate_config({"seed": seed, "simulate": {**SMALL_COHORT, **overrides}})
+    return run_simulation(SimulationConfig.from_config(resolved["simulate"], seed), out, threads=2)
+
+
+@pytest.fixture(scope="session")
+def small_cohort(tmp_path_factory) -> Path:
+    """A small simulated cohort (12 patients, 2 with tumour/normal BAMs), seed 11."""
+    out = tmp_path_factory.mktemp("cohort") / "sim"
+    simulate(out)
+    return out

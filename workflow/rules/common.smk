@@ -1,0 +1,74 @@
+# Validation of config and sample sheet (before any rule is built), paths, and input functions.
+import json
+import os
+import sys
+
+from oncorisk.config import (
+    ensure_fasta_index,
+    load_samples,
+    patient_split,
+    validate_config,
+)
+from oncorisk.errors import UserError
+
+CONFIG_FILE = workflow.configfiles[-1] if workflow.configfiles else "config.yaml"
+
+
+def _fail(exc):
+    # one line, no traceback: the file, the field, the value and the fix
+    print(f"oncorisk: error: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+
+try:
+    config.update(validate_config(dict(config), str(CONFIG_FILE)))
+except UserError as exc:
+    _fail(exc)
+
+COHORT = config["cohort"]
+RESULTS = f"results/{COHORT}"
+LOGS = f"logs/{COHORT}"
+BENCH = f"benchmarks/{COHORT}"
+SIMULATE = config["simulate"]["enabled"]
+SIM_DIR = f"{RESULTS}/simulated"
+
+if SIMULATE:
+    SAMPLE_SHEET = f"{SIM_DIR}/samples.tsv"
+    REFERENCE = f"{SIM_DIR}/reference.fa"
+    ANNOTATION = f"{SIM_DIR}/genes.gtf"
+    REGIONS = f"{SIM_DIR}/panel.bed"
+    # simulated patient ids are known from the config alone, so no rule waits on the sheet to be parsed
+    BAM_SAMPLES, VCF_SAMPLES = patient_split(
+        config["simulate"]["patients"], config["simulate"]["bam_patients"]
+    )
+else:
+    SAMPLE_SHEET = config["samples"]
+    REFERENCE = config["reference"]
+    ANNOTATION = config["annotation"]
+    REGIONS = config["regions"]
+    try:
+        _samples = load_samples(SAMPLE_SHEET, config["mode"])
+        ensure_fasta_index(REFERENCE)
+    except UserError as exc:
+        _fail(exc)
+    BAM_SAMPLES = [s.sample for s in _samples if s.has_bam]
+    VCF_SAMPLES = [s.sample for s in _samples if not s.has_bam]
+
+SAMPLES = BAM_SAMPLES + VCF_SAMPLES
+
+
+def final_outputs():
+    """Final targets of the workflow: every stage's final outputs that exist in this version of oncorisk."""
+    outputs = [f"{RESULTS}/samples.validated.tsv"]
+    if SIMULATE:
+        outputs.append(f"{SIM_DIR}/manifest.json")
+    return outputs
+
+
+def simulate_settings():
+    """simulate.* keys of the config as --set KEY=VALUE arguments (enabled is the workflow's switch)."""
+    return " ".join(
+        f"--set {key}={json.dumps(value, separators=(',', ':'))}"
+        for key, value in config["simulate"].items()
+        if key != "enabled"
+    )
