@@ -64,9 +64,9 @@ class ErrorProfile:
         )
 
 
-def _variant_mask(truth_vcf: str | None, contig: str, start: int, end: int) -> np.ndarray:
+def _variant_mask(truth_vcfs: list[str], contig: str, start: int, end: int) -> np.ndarray:
     mask = np.zeros(end - start, dtype=bool)
-    if truth_vcf:
+    for truth_vcf in truth_vcfs:
         with pysam.VariantFile(truth_vcf) as vf:
             for rec in vf.fetch(contig, start, end):
                 a, b = max(rec.start - 10, start), min(rec.stop + 10, end)
@@ -74,7 +74,7 @@ def _variant_mask(truth_vcf: str | None, contig: str, start: int, end: int) -> n
     return mask
 
 
-def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str | None = None,
+def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str | list[str] | None = None,
                    min_mapq: int = 20, max_reads: int | None = None) -> dict:
     """Count base qualities, mismatches and indel errors of the reads of one region.
 
@@ -82,7 +82,7 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
         bam_path: indexed BAM.
         fasta_path: its reference (plain or bgzipped, indexed).
         region: ``contig:start-end`` (1-based, inclusive).
-        truth_vcf: optional truth VCF; its sites (+-10 bp) are not counted as errors.
+        truth_vcf: optional truth VCF(s); their sites (+-10 bp) are not counted as errors.
         min_mapq: reads below this MAPQ are skipped for error counting.
         max_reads: stop after this many reads (None: all).
     Returns:
@@ -95,7 +95,8 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
         ref = np.frombuffer(fa.fetch(contig, start, end).upper().encode(), dtype=np.uint8)
     refc = BASE_CODE[ref]
     n = end - start
-    mask = _variant_mask(truth_vcf, contig, start, end)
+    truth_vcfs = [truth_vcf] if isinstance(truth_vcf, str) else list(truth_vcf or [])
+    mask = _variant_mask(truth_vcfs, contig, start, end)
     run_starts, run_lengths = run_table(ref)
     run_of = np.repeat(np.arange(len(run_starts)), run_lengths)
     run_bins = np.minimum(run_lengths, MAX_RUN)
@@ -132,8 +133,6 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
             rn = 1 if read.is_read2 else 0
             quals = np.asarray(read.query_qualities, dtype=np.int64).clip(0, MAX_QUAL)
             read_length = max(read_length, len(quals))
-            cyc_quals = quals[::-1] if read.is_reverse else quals
-            np.add.at(qual_counts[rn], (np.arange(len(cyc_quals)), cyc_quals), 1)
             seq = BASE_CODE[np.frombuffer(read.query_sequence.encode(), dtype=np.uint8)]
             qpos = 0
             rpos = read.reference_start
@@ -149,6 +148,10 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
                         site_depth[lo:hi] += ok
                         mism = ok & (r_b != s_b)
                         site_mism[lo:hi] += mism
+                        # quality by cycle over aligned, called bases: N calls and soft-clipped tails are
+                        # low-quality bases that never become substitutions, so they are left out
+                        cycles = (len(quals) - 1 - q_idx) if read.is_reverse else q_idx
+                        np.add.at(qual_counts[rn], (cycles[ok], quals[q_idx][ok]), 1)
                         per_read_mism.append((rn, read.is_reverse, np.arange(lo, hi)[ok], r_b[ok], s_b[ok], quals[q_idx][ok]))
                     qpos += length
                     rpos += length
