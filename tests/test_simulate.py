@@ -277,3 +277,15 @@ def test_cli_simulate_rejects_bad_settings(tmp_path):
     assert "simulate.capture: bad value 'exome': accepted: panel, wgs" in res.stderr
     assert not (tmp_path / "x").exists()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@needs_tool("samtools")
+def test_nm_and_md_tags_agree_with_samtools_calmd(small_cohort):
+    """samtools calmd recomputes NM/MD from the reference and reports every read whose tags differ."""
+    for kind in ("tumor", "normal"):
+        bam = small_cohort / "bams" / f"P0001.{kind}.bam"
+        res = subprocess.run(["samtools", "calmd", str(bam), str(small_cohort / "reference.fa")],
+                             capture_output=True, text=True)
+        assert res.returncode == 0
+        assert "different" not in res.stderr, res.stderr[:500]
+        assert res.stdout.count("\tMD:Z:") > 10_000

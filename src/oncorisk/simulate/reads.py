@@ -104,6 +104,51 @@ def _cigar(refpos: np.ndarray) -> tuple[int, str]:
     return int(refpos[first]), "".join(f"{k}{op}" for op, k in ops)
 
 
+def _md_tag(seq: np.ndarray, refpos: np.ndarray, ref: np.ndarray) -> tuple[int, str]:
+    """NM (edit distance) and MD string of a read against the reference, as an aligner reports them."""
+    nm = 0
+    md: list[str] = []
+    run = 0
+    prev = None
+    for base, p in zip(seq, refpos):
+        if p < 0:
+            if prev is not None:
+                nm += 1  # inserted base (soft-clipped bases before the first aligned one do not count)
+            continue
+        if prev is not None and p > prev + 1:
+            deleted = ref[prev + 1 : p].tobytes().decode()
+            md.append(f"{run}^{deleted}")
+            nm += len(deleted)
+            run = 0
+        if base != ref[p]:
+            md.append(f"{run}{chr(ref[p])}")
+            nm += 1
+            run = 0
+        else:
+            run += 1
+        prev = p
+    # trailing inserted bases after the last aligned base are soft clips, not insertions
+    tail = 0
+    for p in refpos[::-1]:
+        if p >= 0:
+            break
+        tail += 1
+    nm -= tail
+    md.append(str(run))
+    return nm, "".join(md)
+
+
+def _simple_md(mismatch: np.ndarray, ref_bases: np.ndarray) -> str:
+    """MD string of an ungapped read from its mismatch mask and the reference bases it covers."""
+    out = []
+    last = -1
+    for i in np.flatnonzero(mismatch):
+        out.append(f"{i - last - 1}{chr(ref_bases[i])}")
+        last = i
+    out.append(str(len(mismatch) - last - 1))
+    return "".join(out)
+
+
 def _indel_error(rng, seq: np.ndarray, refpos: np.ndarray, profile: ErrorProfile) -> tuple[np.ndarray, np.ndarray]:
     """Apply at most one homopolymer indel error to a read (left-aligned in its run), as real aligners report it."""
     starts, lengths = run_table(seq)
@@ -241,6 +286,19 @@ def simulate_sample_reads(
             read_orient[ri, ci] = BASES[new_code]
             out_seq = np.where(is_rev[:, None], COMPLEMENT_TABLE[read_orient[:, ::-1]], read_orient)
             out_qual = np.where(is_rev[:, None], qual[:, ::-1], qual) + 33
+            # NM/MD: vectorised for ungapped reads (the vast majority), exact walk for gapped ones
+            first = np.array([p[0] for p in final_pos])
+            last = np.array([p[-1] for p in final_pos])
+            ungapped = (first >= 0) & (last - first == R - 1)
+            safe_first = np.where(ungapped, first, 0)
+            ref_win = ref[np.minimum(safe_first[:, None] + np.arange(R), L - 1)]
+            mism = (out_seq != ref_win) & ungapped[:, None]
+            tags = []
+            for r in range(2 * m):
+                if ungapped[r] and (final_pos[r][1:] - final_pos[r][:-1] == 1).all():
+                    tags.append((int(mism[r].sum()), _simple_md(mism[r], ref_win[r])))
+                else:
+                    tags.append(_md_tag(out_seq[r], final_pos[r], ref))
             for f in range(m):
                 fid, fminus, is_dup, mq = meta[f]
                 r_f, r_r = 2 * f, 2 * f + 1
@@ -255,10 +313,10 @@ def simulate_sample_reads(
                 sam_out.write(
                     f"{name}\t{flag_f}\t{contig}\t{st_f + 1}\t{mq}\t{cig_f}\t=\t{st_r + 1}\t{tlen}\t"
                     f"{out_seq[r_f].tobytes().decode()}\t{out_qual[r_f].astype(np.uint8).tobytes().decode()}\t"
-                    f"RG:Z:{sample}\tMC:Z:{cig_r}\n"
+                    f"NM:i:{tags[r_f][0]}\tMD:Z:{tags[r_f][1]}\tRG:Z:{sample}\tMC:Z:{cig_r}\n"
                     f"{name}\t{flag_r}\t{contig}\t{st_r + 1}\t{mq}\t{cig_r}\t=\t{st_f + 1}\t{-tlen}\t"
                     f"{out_seq[r_r].tobytes().decode()}\t{out_qual[r_r].astype(np.uint8).tobytes().decode()}\t"
-                    f"RG:Z:{sample}\tMC:Z:{cig_f}\n"
+                    f"NM:i:{tags[r_r][0]}\tMD:Z:{tags[r_r][1]}\tRG:Z:{sample}\tMC:Z:{cig_f}\n"
                 )
                 n_pairs += 1
                 n_dup += is_dup
