@@ -23,4 +23,5 @@ def input_error(file: Any, field: str, value: Any, fix: str) -> UserError:
         value: the offending value.
         fix: what is accepted, or what the user should do.
     """
-    return UserError(f"{file}: {field}: bad value {value!r}: {fix}")
+    shown = "missing value" if value is None or value == "" else f"bad value {value!r}"
+    return UserError(f"{file}: {field}: {shown}: {fix}")
