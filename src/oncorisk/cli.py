@@ -153,16 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fit_profile)
 
     for name, (what, issue) in PLANNED_STAGES.items():
-        p = sub.add_parser(name, help=f"{what} (not yet available: issue #{issue})", add_help=True)
+        p = sub.add_parser(name, help=f"{what} (not yet available: issue #{issue})")
+        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(func=_planned(name))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and args.command not in PLANNED_STAGES:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
