@@ -154,13 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, (what, issue) in PLANNED_STAGES.items():
         p = sub.add_parser(name, help=f"{what} (not yet available: issue #{issue})")
-        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(func=_planned(name))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PLANNED_STAGES and not {"-h", "--help"} & set(argv):
+        argv = argv[:1]  # a stage that is not available yet: say so, whatever its options
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
