@@ -22,7 +22,6 @@ PLANNED_STAGES = {
     "tensors": ("BAM/CRAM pileups to tensors", 3),
     "call": ("deep-learning SNV/indel caller writing VCFs", 4),
     "train-caller": ("train the caller", 4),
-    "impact": ("weighted mutation impact per gene and sample, TMB", 5),
     "pathways": ("pathway GNN and pathway ranking", 6),
     "fusion": ("genomic + imaging risk fusion, metrics, SHAP", 7),
 }
@@ -104,6 +103,31 @@ def cmd_fit_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_impact(args: argparse.Namespace) -> int:
+    from oncorisk.impact.run import ImpactOptions, run_impact
+    from oncorisk.impact.scores import load_weights
+
+    samples = None
+    vcfs = list(args.vcf or [])
+    if args.samples:
+        from oncorisk.config import load_samples
+
+        sheet = load_samples(args.samples, mode="germline", check_files=True)
+        samples = [s.sample for s in sheet]
+        vcfs += [f"{s.sample}={s.vcf}" for s in sheet if s.vcf]
+    weights = load_weights(args.weights, args.hotspots, args.hotspot_weight, args.regions, args.gene_weights,
+                           args.vaf_scaling, args.confidence_scaling)
+    opts = ImpactOptions(out=args.out, vcfs=vcfs, maf=args.maf, gtf=args.gtf, ref=args.ref, samples=samples,
+                         transcript_choice=args.transcript_choice, use_existing=args.use_existing_annotation,
+                         chrom_alias=args.chrom_alias, ref_mismatch=args.ref_mismatch,
+                         include_filtered=args.include_filtered, callable_bed=args.callable,
+                         callable_mb=args.callable_mb, weights=weights)
+    info = run_impact(opts)
+    log.info("impact: %d samples, %d genes, %d variant rows (%d skipped) -> %s", info["samples"], info["genes"],
+             info["variant_rows"], info["skipped"], args.out)
+    return 0
+
+
 def _planned(name: str):
     def run(args: argparse.Namespace) -> int:
         what, issue = PLANNED_STAGES[name]
@@ -151,6 +175,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="profile name")
     p.add_argument("--out", required=True, help="output JSON")
     p.set_defaults(func=cmd_fit_profile)
+
+    p = sub.add_parser("impact", help="consequences, weighted mutation impact per gene and sample (Σ f·w), and TMB",
+                       description="Annotate variants against a GTF/GFF3 and score MutationImpact = Σ f(x)·w "
+                       "per gene and sample (docs/impact.md).")
+    src = p.add_argument_group("inputs (at least one of --vcf, --samples, --maf)")
+    src.add_argument("--vcf", nargs="+", metavar="[SAMPLE=]VCF", help="VCF/BCF files from any caller")
+    src.add_argument("--samples", help="sample sheet: its vcf column, and its sample order for the matrix")
+    src.add_argument("--maf", help="a MAF (TCGA/GDC); its Variant_Classification gives the consequence")
+    src.add_argument("--gtf", help="gene annotation, GTF or GFF3 (needed for VCFs)")
+    src.add_argument("--ref", help="reference FASTA with .fai (needed for VCFs)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--transcript-choice", choices=["most_severe", "canonical"], default="most_severe",
+                   help="one consequence per gene: the most severe over transcripts, or the canonical transcript's")
+    p.add_argument("--use-existing-annotation", choices=["none", "csq", "ann"], default="none",
+                   help="take consequences from VEP CSQ or SnpEff ANN instead of the GTF")
+    p.add_argument("--chrom-alias", default="auto", help="auto (chr1 <-> 1), none, or a TSV from<TAB>to")
+    p.add_argument("--ref-mismatch", choices=["skip", "fail"], default="skip",
+                   help="variants whose REF differs from the FASTA: report and skip, or fail")
+    p.add_argument("--include-filtered", action="store_true", help="keep records whose FILTER is not PASS")
+    p.add_argument("--callable", help="BED of the callable regions, for TMB (default: the annotation's coding length)")
+    p.add_argument("--callable-mb", type=float, help="callable size in Mb, for TMB")
+    wgt = p.add_argument_group("weights f and w")
+    wgt.add_argument("--weights", help="TSV consequence<TAB>weight overriding the default f table")
+    wgt.add_argument("--vaf-scaling", action="store_true", help="scale f by min(1, 2*VAF)")
+    wgt.add_argument("--confidence-scaling", action="store_true", help="scale f by 1 - 10^(-QUAL/10)")
+    wgt.add_argument("--hotspots", help="hotspot table, cancerhotspots.org layout")
+    wgt.add_argument("--hotspot-weight", type=float, default=3.0, help="w of a hotspot hit (default 3)")
+    wgt.add_argument("--regions", help="weighted regions: BED chrom,start,end,weight or TSV gene,start_aa,end_aa,weight")
+    wgt.add_argument("--gene-weights", help="TSV gene<TAB>weight")
+    p.set_defaults(func=cmd_impact)
 
     for name, (what, issue) in PLANNED_STAGES.items():
         p = sub.add_parser(name, help=f"{what} (not yet available: issue #{issue})")

@@ -245,6 +245,7 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
         rng = np.random.default_rng([cfg.seed, 2, k])
         patients.append(simulate_patient(rng, cfg, contigs, models, hotspots, targets, pool, k < cfg.bam_patients))
     latent = latent_outcomes(np.random.default_rng([cfg.seed, 3]), cfg, [p["hits"] for p in patients])
+    _name_frameshifts(out, contigs, patients)
 
     jobs = []
     for k, (pid, p) in enumerate(zip(ids, patients)):
@@ -286,6 +287,24 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
     )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest
+
+
+def _name_frameshifts(out: Path, contigs, patients: list[dict]) -> None:
+    """Give frameshift drivers their HGVS protein change after left-alignment (the impact stage's annotator)."""
+    from dataclasses import replace
+
+    from oncorisk.impact.annotation import load_annotation
+    from oncorisk.impact.consequence import Annotator, normalise
+
+    annotator = Annotator(load_annotation(out / "genes.gtf"))
+    seqs = {c: s.tobytes().decode() for c, s in contigs.items()}
+    for p in patients:
+        for i, v in enumerate(p["somatic"]):
+            if v.driver and v.kind != "SNV":
+                start, ref, alt = normalise(v.pos, v.ref, v.alt)
+                effects = annotator.annotate(v.contig, seqs[v.contig], np.array([start]), [ref], [alt])
+                best = min((e for e in effects if annotator.ann.gene_name[e.tx] == v.gene), key=lambda e: e.rank)
+                p["somatic"][i] = replace(v, protein_change=best.hgvsp_short)
 
 
 def _write_called_vcf(path: Path, rng, somatic: list[Variant], cfg: SimulationConfig, lengths) -> None:

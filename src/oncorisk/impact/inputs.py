@@ -1,0 +1,258 @@
+"""Read variants for the impact stage: VCF/BCF from any caller (germline, somatic, multi-sample) or a MAF.
+
+Every input becomes one table with a row per (sample, variant allele): sample, contig, pos (1-based), ref,
+alt, vaf, qual, and, where the input carries them, a gene, consequence and protein change (MAF, or VEP CSQ /
+SnpEff ANN when asked to use them).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from oncorisk.errors import UserError
+from oncorisk.impact.terms import MAF_CLASSES, RANK, most_severe
+
+log = logging.getLogger(__name__)
+
+MAF_REQUIRED = ("Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2",
+                "Variant_Classification", "Tumor_Sample_Barcode")
+
+
+@dataclass
+class VariantTable:
+    """Columns of the variants read from one or more inputs."""
+
+    sample: list[str] = field(default_factory=list)
+    contig: list[str] = field(default_factory=list)
+    pos: list[int] = field(default_factory=list)
+    ref: list[str] = field(default_factory=list)
+    alt: list[str] = field(default_factory=list)
+    vaf: list[float] = field(default_factory=list)
+    qual: list[float] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    # pre-computed annotation (MAF, CSQ/ANN): gene, consequence, protein change; empty when absent
+    gene: list[str] = field(default_factory=list)
+    consequence: list[str] = field(default_factory=list)
+    hgvsp_short: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({k: getattr(self, k) for k in self.__dataclass_fields__})
+
+
+def parse_vcf_argument(arg: str) -> tuple[str | None, Path]:
+    """``NAME=PATH`` names the tumour sample of a VCF; a bare PATH keeps the VCF's own sample names."""
+    if "=" in arg and not Path(arg).exists():
+        name, path = arg.split("=", 1)
+        return name, Path(path)
+    return None, Path(arg)
+
+
+def _header_value(raw_header: str, key: str) -> str | None:
+    for line in raw_header.splitlines():
+        if line.startswith(f"##{key}="):
+            return line.split("=", 1)[1].strip()
+    return None
+
+
+def _csq_fields(raw_header: str, tag: str) -> list[str] | None:
+    for line in raw_header.splitlines():
+        if line.startswith(f"##INFO=<ID={tag},"):
+            desc = line.split("Description=", 1)[1]
+            fmt = desc.split("Format:", 1)[1] if "Format:" in desc else desc.split(":", 1)[-1]
+            return [f.strip().strip("'\"") for f in fmt.strip().rstrip('">').split("|")]
+    return None
+
+
+def _existing_annotation(value: str, fields: list[str], tag: str, alt: str, canonical_only: bool) -> tuple[str, str, str]:
+    """(gene, consequence, short protein change) for one ALT from a VEP CSQ or SnpEff ANN value."""
+    names = {f: i for i, f in enumerate(fields)}
+    if tag == "CSQ":
+        gene_f, cons_f, prot_f, allele_f = "SYMBOL", "Consequence", "HGVSp", "Allele"
+    else:
+        gene_f, cons_f, prot_f, allele_f = "Gene_Name", "Annotation", "HGVS.p", "Allele"
+    best = None
+    for entry in value.split(","):
+        parts = entry.split("|")
+        get = lambda f: parts[names[f]] if f in names and names[f] < len(parts) else ""  # noqa: E731
+        if get(allele_f) not in ("", alt, "-") and allele_f in names:
+            continue
+        if canonical_only and tag == "CSQ" and get("CANONICAL") != "YES":
+            continue
+        terms = [t for t in get(cons_f).split("&") if t]
+        if not terms:
+            continue
+        term = most_severe(terms)
+        cand = (RANK.get(term, len(RANK)), get(gene_f), term, get(prot_f).split(":")[-1])
+        if best is None or cand < best:
+            best = cand
+    return (best[1], best[2], best[3]) if best else ("", "intergenic_variant", "")
+
+
+def read_vcf(arg: str, table: VariantTable, include_filtered: bool = False, use_existing: str = "none",
+             canonical_only: bool = False) -> list[str]:
+    """Append the variants of one VCF/BCF to ``table``.
+
+    Args:
+        arg: PATH or NAME=PATH (NAME names the tumour sample).
+        include_filtered: keep records whose FILTER is not PASS.
+        use_existing: ``none``, ``csq`` or ``ann``: take gene and consequence from that INFO field.
+        canonical_only: with ``csq``, only the entries VEP flags CANONICAL=YES.
+    Returns:
+        the sample names contributed.
+    """
+    from cyvcf2 import VCF
+
+    name, path = parse_vcf_argument(arg)
+    if not path.is_file():
+        raise UserError(f"{path}: VCF not found: give an existing VCF/BCF (bgzipped or plain)")
+    try:
+        vcf = VCF(str(path), lazy=True, threads=1)
+    except (OSError, Exception) as exc:  # cyvcf2 raises plain Exceptions for unparsable headers
+        raise UserError(f"{path}: not a readable VCF/BCF ({str(exc).splitlines()[0]}): check the file") from None
+    raw = vcf.raw_header
+    samples = list(vcf.samples)
+    normal = _header_value(raw, "normal_sample")
+    tumour = _header_value(raw, "tumor_sample")
+    if normal is None and "NORMAL" in samples and "TUMOR" in samples:
+        normal, tumour = "NORMAL", "TUMOR"
+    somatic = normal in samples and tumour in samples
+    if somatic:
+        keep = [samples.index(tumour)]
+        out_names = [name or (path.name.split(".")[0] if tumour == "TUMOR" else tumour)]
+    elif samples:
+        keep = list(range(len(samples)))
+        out_names = [name] if name and len(samples) == 1 else samples
+    else:  # sites-only VCF: one sample named after the file
+        keep, out_names, somatic = [], [name or path.name.split(".")[0]], True
+    existing_fields = None
+    if use_existing != "none":
+        tag = use_existing.upper()
+        existing_fields = _csq_fields(raw, tag)
+        if existing_fields is None:
+            raise UserError(f"{path}: no ##INFO=<ID={tag}> header: this VCF carries no {tag} annotation; "
+                            f"run without --use-existing-annotation to annotate from the GTF")
+    n = 0
+    for rec in vcf:
+        if not include_filtered and rec.FILTER not in (None, "PASS", "."):
+            continue
+        alts = rec.ALT
+        if not alts:
+            continue
+        qual = rec.QUAL if rec.QUAL is not None else math.nan
+        if keep:
+            gts = rec.genotypes if len(alts) > 1 or not somatic else None
+            vafs = _vafs(rec, len(samples))
+        info_value = rec.INFO.get(use_existing.upper()) if existing_fields else None
+        for k, alt in enumerate(alts):
+            if alt in ("*", "<NON_REF>", ".") or alt.startswith("<"):
+                continue
+            for j, sample in zip(keep or [None], out_names):
+                if keep and not somatic:
+                    alleles = gts[j][:-1]
+                    if (k + 1) not in alleles:
+                        continue
+                table.sample.append(sample)
+                table.contig.append(rec.CHROM)
+                table.pos.append(rec.POS)
+                table.ref.append(rec.REF)
+                table.alt.append(alt)
+                table.vaf.append(float(vafs[j][k]) if keep and vafs is not None else math.nan)
+                table.qual.append(qual)
+                table.source.append(str(path))
+                if info_value is not None:
+                    g, c, p = _existing_annotation(info_value, existing_fields, use_existing.upper(), alt, canonical_only)
+                else:
+                    g, c, p = "", "", ""
+                table.gene.append(g)
+                table.consequence.append(c)
+                table.hgvsp_short.append(p)
+                n += 1
+    vcf.close()
+    log.debug("%s: %d variant alleles for %s", path, n, ", ".join(out_names))
+    return out_names
+
+
+def _vafs(rec, n_samples: int) -> np.ndarray | None:
+    """Per sample, per ALT allele fraction from FORMAT VAF, AF or AD; None when none is present."""
+    n_alt = len(rec.ALT)
+    for key in ("VAF", "AF"):
+        try:
+            v = rec.format(key)
+        except KeyError:
+            v = None
+        if v is not None and v.shape[1] >= n_alt:
+            return np.where(v[:, :n_alt] < -1e30, np.nan, v[:, :n_alt])
+    try:
+        ad = rec.format("AD")
+    except KeyError:
+        ad = None
+    if ad is not None and ad.shape[1] >= n_alt + 1:
+        ad = np.where(ad < 0, 0, ad).astype(float)
+        depth = ad.sum(axis=1, keepdims=True)
+        return np.divide(ad[:, 1 : n_alt + 1], depth, out=np.full((n_samples, n_alt), np.nan), where=depth > 0)
+    return None
+
+
+def read_maf(path: str | Path, table: VariantTable) -> list[str]:
+    """Append the variants of a MAF (TCGA/GDC layout); its Variant_Classification gives the consequence."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: MAF not found: give an existing MAF (TSV, optionally gzipped)")
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    if not lines:
+        raise UserError(f"{path}: empty MAF: expected a header line and one row per mutation")
+    from io import StringIO
+
+    df = pd.read_csv(StringIO("".join(lines)), sep="\t", dtype=str, keep_default_na=False)
+    lower = {c.lower(): c for c in df.columns}
+    missing = [c for c in MAF_REQUIRED if c.lower() not in lower]
+    if missing:
+        raise UserError(f"{path}: header: missing MAF column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+                        f"a MAF needs {', '.join(MAF_REQUIRED)}")
+    col = lambda c: df[lower[c.lower()]]  # noqa: E731
+    classes = col("Variant_Classification")
+    unknown = sorted(set(classes) - set(MAF_CLASSES))
+    if unknown:
+        row = int(np.flatnonzero(classes == unknown[0])[0]) + 1
+        raise UserError(f"{path}: row {row}, column Variant_Classification: bad value {unknown[0]!r}: "
+                        f"accepted: {', '.join(MAF_CLASSES)}")
+    prot = col("HGVSp_Short") if "hgvsp_short" in lower else (col("Protein_Change") if "protein_change" in lower else None)
+    vaf = np.full(len(df), np.nan)
+    if "t_alt_count" in lower and ("t_depth" in lower or "t_ref_count" in lower):
+        alt_n = pd.to_numeric(col("t_alt_count"), errors="coerce")
+        depth = (pd.to_numeric(col("t_depth"), errors="coerce") if "t_depth" in lower
+                 else alt_n + pd.to_numeric(col("t_ref_count"), errors="coerce"))
+        vaf = (alt_n / depth).to_numpy(dtype=float)
+    elif "i_tumorvaf_wu" in lower:  # WashU MAFs give the tumour VAF in percent
+        vaf = pd.to_numeric(col("i_TumorVAF_WU"), errors="coerce").to_numpy(dtype=float) / 100
+    try:
+        pos = col("Start_Position").astype(int)
+    except ValueError:
+        bad = next(v for v in col("Start_Position") if not v.strip().lstrip("-").isdigit())
+        raise UserError(f"{path}: column Start_Position: bad value {bad!r}: positions are integers") from None
+    samples = col("Tumor_Sample_Barcode").tolist()
+    table.sample += samples
+    table.contig += col("Chromosome").tolist()
+    table.pos += pos.tolist()
+    table.ref += col("Reference_Allele").tolist()
+    table.alt += col("Tumor_Seq_Allele2").tolist()
+    table.vaf += vaf.tolist()
+    table.qual += [math.nan] * len(df)
+    table.source += [str(path)] * len(df)
+    table.gene += col("Hugo_Symbol").tolist()
+    table.consequence += [MAF_CLASSES[c] for c in classes]
+    table.hgvsp_short += prot.tolist() if prot is not None else [""] * len(df)
+    log.info("%s: %d mutations in %d samples", path, len(df), len(set(samples)))
+    return sorted(set(samples))
