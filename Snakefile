@@ -18,6 +18,7 @@ wildcard_constraints:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/cohort.smk"
+include: "workflow/rules/impact.smk"
 
 
 rule all:

@@ -164,7 +164,7 @@ def test_cli_writes_validated_sheet(sheet_dir):
     assert res.returncode == 0, res.stderr
     rows = out.read_text().splitlines()
     assert rows[0].split("\t")[:3] == ["sample", "tumor_bam", "normal_bam"]
-    assert rows[1].split("\t")[1] == str(sheet_dir / "tiny.tumor.bam")
+    assert rows[1].split("\t")[1] == "tiny.tumor.bam"  # relative to the written sheet's folder
 
 
 def test_cli_version_and_stage_help():
@@ -197,7 +197,8 @@ def test_snakemake_dry_run_rejects_bad_sample_sheet(tmp_path, sheet_dir):
     sheet = _sheet(sheet_dir, ["S 1\ttiny.tumor.bam\ttiny.normal.bam\t\t1"])
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({"simulate": {"enabled": False}, "samples": str(sheet),
-                                   "reference": str(sheet_dir / "ref.fa")}))
+                                   "reference": str(sheet_dir / "ref.fa"),
+                                   "annotation": str(REPO / "tests" / "fixtures" / "tiny.gtf")}))
     shutil.copy(REPO / "tests" / "fixtures" / "tiny.fa", sheet_dir / "ref.fa")
     res = subprocess.run(["snakemake", "-n", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(cfg)],
                          capture_output=True, text=True, cwd=tmp_path)
@@ -210,9 +211,10 @@ def test_snakemake_dry_run_on_user_data_builds_reference_index(tmp_path, sheet_d
     shutil.copy(REPO / "tests" / "fixtures" / "tiny.fa", sheet_dir / "ref.fa")
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({"simulate": {"enabled": False}, "samples": str(sheet),
-                                   "reference": str(sheet_dir / "ref.fa"), "cohort": "mine"}))
+                                   "reference": str(sheet_dir / "ref.fa"), "cohort": "mine",
+                                   "annotation": str(REPO / "tests" / "fixtures" / "tiny.gtf")}))
     res = subprocess.run(["snakemake", "-n", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(cfg)],
                          capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert "validate_samples" in res.stdout
+    assert "validate_samples" in res.stdout and "impact" in res.stdout
     assert os.path.exists(sheet_dir / "ref.fa.fai")

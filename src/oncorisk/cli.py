@@ -81,11 +81,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
             from oncorisk.config import SAMPLE_COLUMNS
             from oncorisk.io.atomic import atomic_path
 
+            import os
+
+            from oncorisk.config import PATH_COLUMNS
+
+            base = os.path.dirname(os.path.abspath(args.out))
+
+            def cell(sample, column):  # paths relative to the written sheet, so it can be read from anywhere
+                value = getattr(sample, column)
+                if value is None:
+                    return ""
+                return os.path.relpath(value, base) if column in PATH_COLUMNS else str(value)
+
             with atomic_path(args.out) as tmp:
                 with open(tmp, "w") as fh:
                     fh.write("\t".join(SAMPLE_COLUMNS) + "\n")
                     for s in samples:
-                        fh.write("\t".join("" if getattr(s, c) is None else str(getattr(s, c)) for c in SAMPLE_COLUMNS) + "\n")
+                        fh.write("\t".join(cell(s, c) for c in SAMPLE_COLUMNS) + "\n")
     if not (args.config or args.samples):
         raise UserError("validate: nothing to check: give --config and/or --samples")
     return 0

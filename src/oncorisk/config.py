@@ -128,7 +128,7 @@ def validate_config(config: dict, file: str = "config.yaml") -> dict:
         if sim["purity"][0] > sim["purity"][1]:
             raise input_error(file, "simulate.purity", sim["purity"], "give [min, max] with min <= max")
     else:
-        for key in ("samples", "reference"):
+        for key in ("samples", "reference", "annotation"):
             if not resolved.get(key):
                 raise input_error(file, key, None, f"simulate.enabled is false, so set {key} to your own file")
     return resolved

@@ -59,7 +59,10 @@ SAMPLES = BAM_SAMPLES + VCF_SAMPLES
 
 def final_outputs():
     """Final targets of the workflow: every stage's final outputs that exist in this version of oncorisk."""
-    outputs = [f"{RESULTS}/samples.validated.tsv"]
+    outputs = [
+        f"{RESULTS}/samples.validated.tsv",
+        f"{RESULTS}/impact/impact_matrix.parquet",
+    ]
     if SIMULATE:
         outputs.append(f"{SIM_DIR}/manifest.json")
     return outputs
@@ -72,3 +75,29 @@ def simulate_settings():
         for key, value in config["simulate"].items()
         if key != "enabled"
     )
+
+
+def impact_options():
+    """Command-line options of `oncorisk impact` from the impact section of the config."""
+    imp = config["impact"]
+    opts = [
+        f"--transcript-choice {imp['transcript_choice']}",
+        f"--use-existing-annotation {imp['use_existing_annotation']}",
+        f"--chrom-alias {imp['chrom_alias']}",
+        f"--ref-mismatch {imp['ref_mismatch']}",
+        f"--hotspot-weight {imp['hotspot_weight']}",
+    ]
+    flags = ("include_filtered", "vaf_scaling", "confidence_scaling")
+    opts += [f"--{flag.replace('_', '-')}" for flag in flags if imp[flag]]
+    hotspots = imp["hotspots"] or (f"{SIM_DIR}/hotspots.tsv" if SIMULATE else None)
+    callable_bed = imp["callable"] or REGIONS
+    for option, value in (
+        ("--weights", imp["consequence_weights"]),
+        ("--hotspots", hotspots),
+        ("--regions", imp["regions"]),
+        ("--gene-weights", imp["gene_weights"]),
+        ("--callable", callable_bed),
+    ):
+        if value:
+            opts.append(f"{option} {value}")
+    return " ".join(opts)

@@ -1,0 +1,30 @@
+# Stage impact: consequences, MutationImpact = sum f(x) * w per gene and sample, TMB.
+
+
+rule impact:
+    input:
+        sheet=f"{RESULTS}/samples.validated.tsv",
+        gtf=ANNOTATION,
+        ref=REFERENCE,
+    output:
+        variants=f"{RESULTS}/impact/variants.tsv",
+        matrix=f"{RESULTS}/impact/impact_matrix.parquet",
+        matrix_tsv=f"{RESULTS}/impact/impact_matrix.tsv",
+        tmb=f"{RESULTS}/impact/tmb.tsv",
+        info=f"{RESULTS}/impact/run_info.json",
+    log:
+        f"{LOGS}/impact.log",
+    benchmark:
+        f"{BENCH}/impact.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.info),
+        options=impact_options(),
+    shell:
+        "oncorisk impact --samples {input.sheet} --gtf {input.gtf} --ref {input.ref} "
+        "--out {params.out} {params.options} > {log} 2>&1"
