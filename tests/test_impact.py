@@ -340,3 +340,44 @@ def test_existing_vep_csq_is_used_when_asked(tmp_path):
     run_impact(ImpactOptions(out=str(tmp_path / "o"), vcfs=[f"S={vcf}"], use_existing="csq", callable_mb=1))
     df = pd.read_csv(tmp_path / "o" / "variants.tsv", sep="\t", keep_default_na=False)
     assert df[["gene", "consequence", "hgvsp_short"]].values.tolist() == [["ABC", "missense_variant", "p.Gly12Asp"]]
+
+
+def test_vectorised_path_agrees_with_exact_path(small_cohort):
+    """Random SNVs and indels over the simulated genes: the vectorised classification equals the exact one."""
+    from oncorisk.impact.annotation import load_annotation
+    from oncorisk.impact.consequence import Annotator, normalise
+
+    ann = load_annotation(small_cohort / "genes.gtf")
+    annotator = Annotator(ann)
+    fa = pysam.FastaFile(str(small_cohort / "reference.fa"))
+    rng = np.random.default_rng(0)
+    for contig in fa.references:
+        seq = fa.fetch(contig).upper()
+        tx = np.flatnonzero(ann.contig == contig)
+        # positions in and around coding exons, plus random ones
+        pos = np.concatenate([rng.integers(ann.cds_start[ann.cds_off[t]] - 20, ann.cds_end[ann.cds_off[t + 1] - 1] + 20,
+                                           size=40) for t in tx] + [rng.integers(100, len(seq) - 100, size=300)])
+        starts, refs, alts = [], [], []
+        for p in pos.tolist():
+            kind = rng.random()
+            if kind < 0.8:
+                ref, alt = seq[p], "ACGT"[("ACGT".index(seq[p]) + int(rng.integers(1, 4))) % 4]
+            elif kind < 0.9:
+                ref, alt = seq[p : p + 3], seq[p]
+            else:
+                ref, alt = seq[p], seq[p] + "T"
+            s, r, a = normalise(p, ref, alt)
+            starts.append(s)
+            refs.append(r)
+            alts.append(a)
+        table = annotator.annotate(contig, seq, np.array(starts), refs, alts)
+        assert len(table) > len(pos)
+        n_vectorised = 0
+        for e in table.effects():
+            exact = annotator.classify(e.var, e.tx, seq, starts[e.var], refs[e.var], alts[e.var])
+            if exact.terms != e.terms or exact.hgvsp_short != e.hgvsp_short:
+                # upstream/downstream pairs are never sent to the exact path; they must be outside the transcript
+                assert e.terms[0] in ("upstream_gene_variant", "downstream_gene_variant"), (e, exact)
+            else:
+                n_vectorised += 1
+        assert n_vectorised > 0.5 * len(table)

@@ -16,6 +16,7 @@ import numpy as np
 from oncorisk.errors import UserError
 
 _ATTR_GTF = re.compile(r'(\S+) "([^"]*)"')
+_PARENT = re.compile(r"Parent=([^;]+)")
 CANONICAL_TAGS = ("Ensembl_canonical", "MANE_Select", "canonical", "appris_principal_1")
 
 
@@ -45,6 +46,10 @@ class Annotation:
     cds_start: np.ndarray
     cds_end: np.ndarray
     cds_off: np.ndarray
+
+    def __post_init__(self):
+        _, self.gene_code = np.unique(self.gene_name.astype(str), return_inverse=True)
+        self.tx_order = np.argsort(np.argsort(self.tx_id.astype(str), kind="stable"), kind="stable")
 
     @property
     def n(self) -> int:
@@ -116,6 +121,16 @@ def load_annotation(path: str | Path) -> Annotation:
             except ValueError:
                 raise UserError(f"{path}: line {line_no}: start/end {a!r}/{b!r} are not integers") from None
             if is_gff:
+                if feature in ("exon", "CDS", "stop_codon"):  # hot path: only the parent matters
+                    m = _PARENT.search(attrs)
+                    if m:
+                        target = {"exon": exons, "CDS": cds, "stop_codon": stops}[feature]
+                        item = (contig, strand, a0, b0)
+                        for p in m.group(1).split(","):
+                            target.setdefault(p.removeprefix("transcript:"), []).append(item)
+                    continue
+                if feature not in ("gene", "mRNA", "transcript") and "Parent=gene:" not in attrs and "gene_id" not in attrs:
+                    continue
                 at = _parse_gff_attrs(attrs)
                 if feature == "gene" or "gene_id" in at and feature not in ("exon", "CDS"):
                     if "ID" in at:

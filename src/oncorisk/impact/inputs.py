@@ -115,6 +115,8 @@ def read_vcf(arg: str, table: VariantTable, include_filtered: bool = False, use_
     name, path = parse_vcf_argument(arg)
     if not path.is_file():
         raise UserError(f"{path}: VCF not found: give an existing VCF/BCF (bgzipped or plain)")
+    if use_existing == "none" and not str(path).endswith(".bcf"):
+        return read_vcf_fast(path, name, table, include_filtered)
     try:
         vcf = VCF(str(path), lazy=True, threads=1)
     except (OSError, Exception) as exc:  # cyvcf2 raises plain Exceptions for unparsable headers
@@ -256,3 +258,135 @@ def read_maf(path: str | Path, table: VariantTable) -> list[str]:
     table.hgvsp_short += prot.tolist() if prot is not None else [""] * len(df)
     log.info("%s: %d mutations in %d samples", path, len(df), len(set(samples)))
     return sorted(set(samples))
+
+
+def _read_header(path: Path) -> tuple[str, list[str], int]:
+    """(raw header text, sample names, number of header lines) of a plain or bgzipped VCF."""
+    opener = gzip.open if _is_gzip(path) else open
+    lines = []
+    with opener(path, "rt") as fh:
+        for line in fh:
+            if not line.startswith("#"):
+                break
+            lines.append(line)
+            if line.startswith("#CHROM"):
+                break
+    if not lines or not lines[-1].startswith("#CHROM"):
+        raise UserError(f"{path}: no #CHROM header line: not a VCF (check the file, or bgzip it properly)")
+    columns = lines[-1].rstrip("\n").split("\t")
+    if columns[:8] != ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
+        raise UserError(f"{path}: header line: columns {columns[:8]} are not those of a VCF: "
+                        f"expected #CHROM POS ID REF ALT QUAL FILTER INFO")
+    return "".join(lines), columns[9:], len(lines)
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def read_vcf_fast(path: Path, name: str | None, table: VariantTable, include_filtered: bool) -> list[str]:
+    """Vectorised reader for VCF text (plain or bgzipped), the common case of `read_vcf`."""
+    raw, samples, n_header = _read_header(path)
+    normal = _header_value(raw, "normal_sample")
+    tumour = _header_value(raw, "tumor_sample")
+    if normal is None and "NORMAL" in samples and "TUMOR" in samples:
+        normal, tumour = "NORMAL", "TUMOR"
+    somatic = normal in samples and tumour in samples
+    names = ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"] + (["FORMAT"] + samples if samples else [])
+    try:
+        df = pd.read_csv(path, sep="\t", header=None, names=names, skiprows=n_header, dtype=str, na_filter=False,
+                         quoting=3, compression="gzip" if _is_gzip(path) else None, engine="c",
+                         usecols=[c for c in names if c not in ("ID", "INFO")])
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UserError(f"{path}: not a valid VCF body ({str(exc).splitlines()[0]}): check the file") from None
+    if not include_filtered:
+        df = df[df["FILTER"].isin(["PASS", ".", ""])]
+    bad_pos = ~df["POS"].str.isdigit()
+    if bad_pos.any():
+        raise UserError(f"{path}: record {int(np.flatnonzero(bad_pos)[0]) + 1}: POS {df['POS'][bad_pos].iloc[0]!r} "
+                        f"is not a positive integer")
+    multi = df["ALT"].str.contains(",", regex=False)
+    df = df.assign(ALT=df["ALT"].str.split(",")).explode("ALT") if multi.any() else df.assign(ALT=df["ALT"])
+    df["allele"] = df.groupby(level=0).cumcount() + 1 if multi.any() else 1
+    df = df[~df["ALT"].isin(["*", ".", "<NON_REF>"]) & ~df["ALT"].str.startswith("<")]
+    qual = pd.to_numeric(df["QUAL"].replace(".", "nan"), errors="coerce").to_numpy(dtype=float)
+    if somatic:
+        columns, out_names = [tumour], [name or (path.name.split(".")[0] if tumour == "TUMOR" else tumour)]
+    elif samples:
+        columns = samples
+        out_names = [name] if name and len(samples) == 1 else samples
+    else:
+        columns, out_names, somatic = [None], [name or path.name.split(".")[0]], True
+    for column, sample in zip(columns, out_names):
+        if column is None:
+            carry = np.ones(len(df), dtype=bool)
+            fields = None
+        else:
+            fields = _format_fields(df, column)
+            if somatic:
+                carry = np.ones(len(df), dtype=bool)
+            else:
+                gt = fields.get("GT")
+                if gt is None:
+                    raise UserError(f"{path}: sample {column!r} has no GT: multi-sample VCFs need genotypes to tell "
+                                    f"which sample carries which variant")
+                allele = df["allele"].astype(str).to_numpy() if multi.any() else np.full(len(df), "1", dtype=object)
+                carry = np.array([a in g.replace("|", "/").split("/") for g, a in zip(gt, allele)], dtype=bool)
+        vaf = _vaf_column(fields, df, len(df)) if fields is not None else np.full(len(df), np.nan)
+        sel = df[carry]
+        n = len(sel)
+        table.sample += [sample] * n
+        table.contig += sel["CHROM"].tolist()
+        table.pos += sel["POS"].astype(np.int64).tolist()
+        table.ref += sel["REF"].tolist()
+        table.alt += sel["ALT"].tolist()
+        table.vaf += vaf[carry].tolist()
+        table.qual += qual[carry].tolist()
+        table.source += [str(path)] * n
+        table.gene += [""] * n
+        table.consequence += [""] * n
+        table.hgvsp_short += [""] * n
+    return out_names
+
+
+def _format_fields(df: pd.DataFrame, column: str) -> dict[str, np.ndarray]:
+    """FORMAT fields of one sample column, by key (rows whose FORMAT lacks a key get '.')."""
+    out: dict[str, list] = {}
+    fmt = df["FORMAT"].to_numpy()
+    values = df[column].to_numpy()
+    keys_by_format = {}
+    for f in pd.unique(fmt):
+        keys_by_format[f] = f.split(":")
+    all_keys = {k for ks in keys_by_format.values() for k in ks}
+    for k in all_keys:
+        out[k] = np.full(len(df), ".", dtype=object)
+    for f, ks in keys_by_format.items():
+        rows = np.flatnonzero(fmt == f)
+        split = [v.split(":") for v in values[rows]]
+        for i, k in enumerate(ks):
+            out[k][rows] = [s[i] if i < len(s) else "." for s in split]
+    return out
+
+
+def _vaf_column(fields: dict, df: pd.DataFrame, n: int) -> np.ndarray:
+    """Allele fraction of each row's ALT from FORMAT VAF, AF or AD (NaN when absent)."""
+    allele = df["allele"].to_numpy(dtype=np.int64) if "allele" in df else np.ones(n, dtype=np.int64)
+    for key in ("VAF", "AF"):
+        if key in fields:
+            vals = [v.split(",") for v in fields[key]]
+            return np.array([float(v[a - 1]) if a - 1 < len(v) and v[a - 1] not in (".", "") else np.nan
+                             for v, a in zip(vals, allele)], dtype=float)
+    if "AD" in fields:
+        out = np.full(n, np.nan)
+        for i, (v, a) in enumerate(zip(fields["AD"], allele)):
+            parts = v.split(",")
+            try:
+                counts = [int(x) for x in parts]
+            except ValueError:
+                continue
+            total = sum(counts)
+            if total and a < len(counts):
+                out[i] = counts[a] / total
+        return out
+    return np.full(n, np.nan)

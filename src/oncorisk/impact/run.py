@@ -18,7 +18,7 @@ from oncorisk.impact.annotation import Annotation, load_annotation
 from oncorisk.impact.consequence import Annotator, normalise
 from oncorisk.impact.inputs import VariantTable, parse_vcf_argument, read_maf, read_vcf
 from oncorisk.impact.scores import Weights, protein_position
-from oncorisk.impact.terms import IMPACT, NONSYNONYMOUS, RANK
+from oncorisk.impact.terms import IMPACT, NONSYNONYMOUS
 from oncorisk.io.atomic import atomic_dir
 
 log = logging.getLogger(__name__)
@@ -95,29 +95,43 @@ def _align_annotation_contigs(ann: Annotation, ref_contigs: set[str], mode: str,
                         f"names; use --chrom-alias auto or an alias TSV (from<TAB>to)")
 
 
-def _pick(effects, ann: Annotation, choice: str) -> dict[tuple[int, str], object]:
-    """One effect per (variant, gene): the canonical transcript's when asked and present, else the most severe."""
-    best: dict[tuple[int, str], object] = {}
-    for e in effects:
-        gene = ann.gene_name[e.tx]
-        key = (e.var, gene)
-        canon = bool(ann.canonical[e.tx]) if choice == "canonical" else False
-        score = (not canon, e.rank, not ann.canonical[e.tx], ann.tx_id[e.tx])
-        if key not in best or score < best[key][0]:
-            best[key] = (score, e)
-    return {k: v[1] for k, v in best.items()}
+def pick_effects(table, ann: Annotation, choice: str) -> np.ndarray:
+    """Row indices of ``table`` keeping one effect per (variant, gene).
+
+    The canonical transcript's effect when ``choice`` is ``canonical`` and the gene has one; otherwise the most
+    severe, ties broken by canonical first, then transcript id (deterministic).
+    """
+    if len(table) == 0:
+        return np.zeros(0, dtype=np.int64)
+    gene = ann.gene_code[table.tx]
+    canon = ann.canonical[table.tx]
+    prefer = ~canon if choice == "canonical" else np.zeros(len(table), dtype=bool)
+    order = np.lexsort((ann.tx_order[table.tx], ~canon, table.rank, prefer, gene, table.var))
+    v, g = table.var[order], gene[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (v[1:] != v[:-1]) | (g[1:] != g[:-1])
+    return order[first]
 
 
-def annotate_table(table: VariantTable, opts: ImpactOptions) -> tuple[pd.DataFrame, list[dict], Annotation | None]:
-    """Per-variant rows (one per sample, variant and gene hit) with consequences and f, w; plus skipped variants."""
-    df = table.frame()
+def annotate_table(table: VariantTable, opts: ImpactOptions) -> tuple[dict[str, np.ndarray], list[dict], Annotation | None]:
+    """Per-variant rows (one per sample, variant and gene hit) with consequences and f, w; plus skipped variants.
+
+    Returns:
+        (columns of VARIANT_COLUMNS as numpy arrays, skipped variants, the annotation or None).
+    """
+    n = len(table)
+    col = {k: np.array(getattr(table, k), dtype=object) for k in ("sample", "contig", "ref", "alt", "gene",
+                                                                   "consequence", "hgvsp_short")}
+    pos = np.array(table.pos, dtype=np.int64)
+    vaf = np.array(table.vaf, dtype=float)
+    qual = np.array(table.qual, dtype=float)
     skipped: list[dict] = []
     ann = None
-    need_annotation = (df["consequence"] == "").any()
-    if need_annotation:
-        if not opts.gtf or not opts.ref:
-            raise UserError("impact: VCF input needs --gtf and --ref to annotate consequences "
-                            "(or --use-existing-annotation csq|ann for VCFs that carry VEP/SnpEff annotations)")
+    pre = col["consequence"] != ""
+    need_annotation = bool((~pre).any())
+    if need_annotation and (not opts.gtf or not opts.ref):
+        raise UserError("impact: VCF input needs --gtf and --ref to annotate consequences "
+                        "(or --use-existing-annotation csq|ann for VCFs that carry VEP/SnpEff annotations)")
     if opts.ref:
         import pysam
 
@@ -126,96 +140,185 @@ def annotate_table(table: VariantTable, opts: ImpactOptions) -> tuple[pd.DataFra
         ensure_fasta_index(opts.ref)
         fasta = pysam.FastaFile(opts.ref)
         ref_contigs = set(fasta.references)
-        df["contig"] = df["contig"].replace(
-            _alias_map(set(df["contig"]), ref_contigs, opts.chrom_alias, "variants", opts.ref))
+        mapping = _alias_map(set(col["contig"].tolist()), ref_contigs, opts.chrom_alias, "variants", opts.ref)
+        if mapping:
+            col["contig"] = np.array([mapping.get(c, c) for c in col["contig"]], dtype=object)
     if opts.gtf:
         ann = load_annotation(opts.gtf)
         if opts.ref:
             _align_annotation_contigs(ann, ref_contigs, opts.chrom_alias, opts.ref)
-    rows: list[dict] = []
+    parts: list[dict[str, np.ndarray]] = []
     if need_annotation:
+        idx = np.flatnonzero(~pre)
+        # one key per distinct (contig, pos, ref, alt): hashed codes, then unique rows
+        site = pd.factorize(pd.factorize(col["contig"][idx])[0].astype(np.int64) * (1 << 32) + pos[idx])[0]
+        ref_code, ref_u = pd.factorize(col["ref"][idx])
+        alt_code = pd.factorize(col["alt"][idx])[0]
+        allele = pd.factorize(ref_code.astype(np.int64) * (int(alt_code.max(initial=0)) + 1) + alt_code)[0]
+        kid = pd.factorize(site.astype(np.int64) * (int(allele.max(initial=0)) + 1) + allele)[0].astype(np.int64)
+        first = np.empty(int(kid.max(initial=-1)) + 1, dtype=np.int64)
+        first[kid[::-1]] = np.arange(len(kid) - 1, -1, -1)  # first table row of each key
+        del site, ref_code, alt_code, allele
+        key_rows = idx[first]  # a representative table row of each key
+        k_contig, k_pos = col["contig"][key_rows], pos[key_rows]
+        k_ref, k_alt = col["ref"][key_rows], col["alt"][key_rows]
+        eff_parts = []
         annotator = Annotator(ann)
-        todo = df[df["consequence"] == ""]
-        keys = todo[["contig", "pos", "ref", "alt"]].drop_duplicates()
-        effects_by_key: dict[tuple, list] = {}
-        for contig, group in keys.groupby("contig", sort=False):
+        bad = np.zeros(len(key_rows), dtype=bool)
+        for contig in pd.unique(k_contig):
+            kids = np.flatnonzero(k_contig == contig)
             seq = fasta.fetch(contig).upper()
-            starts, refs, alts, ok_keys = [], [], [], []
-            for pos, ref, alt in zip(group["pos"], group["ref"], group["alt"]):
-                ref_u, alt_u = ref.upper(), alt.upper()
-                genome = seq[pos - 1 : pos - 1 + len(ref_u)]
-                if genome != ref_u:
-                    if opts.ref_mismatch == "fail":
-                        raise UserError(f"variants: {contig}:{pos}: REF {ref!r} but {opts.ref} has {genome!r}: "
-                                        f"the VCF was called on another reference; use the same FASTA, or "
-                                        f"--ref-mismatch skip to report and skip such variants")
-                    skipped.append(dict(contig=contig, pos=pos, ref=ref, alt=alt, reason=f"REF differs from FASTA ({genome})"))
-                    continue
-                s, r, a = normalise(pos - 1, ref_u, alt_u)
-                starts.append(s)
-                refs.append(r)
-                alts.append(a)
-                ok_keys.append((contig, pos, ref, alt))
-            effects = annotator.annotate(contig, seq, np.array(starts, dtype=np.int64), refs, alts)
-            picked = _pick(effects, ann, opts.transcript_choice)
-            for (var, gene), e in picked.items():
-                effects_by_key.setdefault(ok_keys[var], []).append((gene, e))
-            for k in ok_keys:
-                effects_by_key.setdefault(k, [])
-        skipped_keys = {(s["contig"], s["pos"], s["ref"], s["alt"]) for s in skipped}
-        for rec in todo.itertuples(index=False):
-            key = (rec.contig, rec.pos, rec.ref, rec.alt)
-            if key in skipped_keys:
-                continue
-            hits = effects_by_key.get(key) or [("", None)]
-            for gene, e in hits:
-                if e is None:
-                    terms, tx, hgvsp, short, ppos, codons = ("intergenic_variant",), "", "", "", 0, ""
-                else:
-                    terms, tx, hgvsp, short, ppos, codons = (e.terms, ann.tx_id[e.tx], e.hgvsp, e.hgvsp_short,
-                                                             e.protein_pos, e.codons)
-                rows.append(_row(rec, gene, tx, terms, hgvsp, short, ppos, codons, opts.weights))
-    for rec in df[df["consequence"] != ""].itertuples(index=False):
-        rows.append(_row(rec, rec.gene, "", (rec.consequence,), "", rec.hgvsp_short,
-                         protein_position(rec.hgvsp_short), "", opts.weights))
-    out = pd.DataFrame(rows, columns=VARIANT_COLUMNS)
+            seq_b = np.frombuffer(seq.encode(), dtype=np.uint8)
+            refs_k, alts_k, pos_k = k_ref[kids], k_alt[kids], k_pos[kids]
+            simple = np.array([len(r) == 1 and len(a) == 1 for r, a in zip(refs_k, alts_k)], dtype=bool)
+            ref_first = np.frombuffer("".join(r[:1] or "N" for r in refs_k).upper().encode(), dtype=np.uint8)
+            in_range = (pos_k >= 1) & (pos_k <= len(seq_b))
+            ok = in_range.copy()
+            ok[in_range] = seq_b[pos_k[in_range] - 1] == ref_first[in_range]
+            for j in np.flatnonzero(~simple & ok):  # multi-base REF: compare the whole allele
+                ok[j] = seq[pos_k[j] - 1 : pos_k[j] - 1 + len(refs_k[j])] == refs_k[j].upper()
+            for j in np.flatnonzero(~ok):
+                p, ref, alt = int(pos_k[j]), refs_k[j], alts_k[j]
+                genome = seq[p - 1 : p - 1 + len(ref)]
+                if opts.ref_mismatch == "fail":
+                    raise UserError(f"variants: {contig}:{p}: REF {ref!r} but {opts.ref} has {genome!r}: "
+                                    f"the VCF was called on another reference; use the same FASTA, or "
+                                    f"--ref-mismatch skip to report and skip such variants")
+                skipped.append(dict(contig=contig, pos=p, ref=ref, alt=alt, reason=f"REF differs from FASTA ({genome})"))
+            bad[kids[~ok]] = True
+            starts = pos_k - 1
+            refs = [r.upper() for r in refs_k]
+            alts = [a.upper() for a in alts_k]
+            for j in np.flatnonzero(~simple & ok):
+                starts[j], refs[j], alts[j] = normalise(int(pos_k[j]) - 1, refs[j], alts[j])
+            good = kids[ok]
+            starts, refs, alts = starts[ok], [r for r, o in zip(refs, ok) if o], [a for a, o in zip(alts, ok) if o]
+            effects = annotator.annotate(contig, seq, starts.astype(np.int64), refs, alts)
+            keep = pick_effects(effects, ann, opts.transcript_choice)
+            good_arr = good.astype(np.int64)
+            eff_parts.append(dict(
+                kid=good_arr[effects.var[keep]], gene=ann.gene_name[effects.tx[keep]], transcript=ann.tx_id[effects.tx[keep]],
+                all_terms=np.array(effects.terms, dtype=object)[keep], hgvsp=np.array(effects.hgvsp, dtype=object)[keep],
+                hgvsp_short=np.array(effects.hgvsp_short, dtype=object)[keep], protein_pos=effects.protein_pos[keep],
+                codons=np.array(effects.codons, dtype=object)[keep]))
+        eff = {k: np.concatenate([p[k] for p in eff_parts]) if eff_parts else np.zeros(0, dtype=object)
+               for k in ("kid", "gene", "transcript", "all_terms", "hgvsp", "hgvsp_short", "protein_pos", "codons")}
+        eff["kid"] = eff["kid"].astype(np.int64)
+        eff["protein_pos"] = eff["protein_pos"].astype(np.int64)
+        has = np.zeros(len(key_rows), dtype=bool)
+        has[eff["kid"]] = True
+        missing = np.flatnonzero(~has & ~bad)
+        m = len(missing)
+        blank = np.full(m, "", dtype=object)
+        eff = {k: np.concatenate([eff[k], v]) for k, v in dict(
+            kid=missing, gene=blank, transcript=blank, all_terms=np.full(m, "intergenic_variant", dtype=object),
+            hgvsp=blank, hgvsp_short=blank, protein_pos=np.zeros(m, dtype=np.int64), codons=blank).items()}
+        order = np.argsort(eff["kid"], kind="stable")
+        eff = {k: v[order] for k, v in eff.items()}
+        lo = np.searchsorted(eff["kid"], kid, side="left")
+        hi = np.searchsorted(eff["kid"], kid, side="right")
+        counts = hi - lo
+        rows = np.repeat(idx, counts)
+        eidx = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts) + np.arange(int(counts.sum()))
+        part = {k: col[k][rows] for k in ("sample", "contig", "ref", "alt")}
+        part.update(pos=pos[rows], vaf=vaf[rows], qual=qual[rows])
+        part.update({k: eff[k][eidx] for k in ("gene", "transcript", "all_terms", "hgvsp", "hgvsp_short",
+                                                 "protein_pos", "codons")})
+        parts.append(part)
+        del eff, rows, eidx, kid
+    if pre.any():
+        rows = np.flatnonzero(pre)
+        r = len(rows)
+        blank = np.full(r, "", dtype=object)
+        part = {k: col[k][rows] for k in ("sample", "contig", "ref", "alt", "gene", "hgvsp_short")}
+        part.update(pos=pos[rows], vaf=vaf[rows], qual=qual[rows], transcript=blank, all_terms=col["consequence"][rows],
+                    hgvsp=blank, codons=blank,
+                    protein_pos=np.array([protein_position(x) for x in col["hgvsp_short"][rows]], dtype=np.int64))
+        parts.append(part)
+    names = ("sample", "contig", "pos", "ref", "alt", "gene", "transcript", "all_terms", "hgvsp", "hgvsp_short",
+             "protein_pos", "codons", "vaf", "qual")
+    if len(parts) == 1:
+        out = parts.pop()
+    else:
+        out = {}
+        for k in names:
+            out[k] = np.concatenate([p.pop(k) for p in parts]) if parts else np.zeros(0, dtype=object)
+    del col, parts
+    codes, uniques = pd.factorize(out["all_terms"])
+    out["consequence"] = np.array([t.split("&", 1)[0] for t in uniques], dtype=object)[codes] if len(uniques) else out["all_terms"]
+    cons_codes, cons_uniques = pd.factorize(out["consequence"])
+    out["impact_class"] = np.array([IMPACT.get(t, "MODIFIER") for t in cons_uniques], dtype=object)[cons_codes] \
+        if len(cons_uniques) else out["consequence"]
+    genic = out["gene"] != ""
+    f = opts.weights.f_array(out["consequence"], out["vaf"], out["qual"])
+    w, hot = opts.weights.w_array(out["gene"], out["contig"], out["pos"], out["protein_pos"])
+    out["f"] = np.where(genic, f, 0.0)
+    out["w"] = np.where(genic, w, 0.0)
+    out["hotspot"] = genic & hot
+    out["f_w"] = out["f"] * out["w"]
     return out, skipped, ann
 
 
-def _row(rec, gene, tx, terms, hgvsp, short, ppos, codons, weights: Weights) -> dict:
-    term = min(terms, key=lambda t: RANK.get(t, len(RANK)))
-    f = weights.f(term, rec.vaf, rec.qual) if gene else 0.0
-    w, hot = weights.w(gene, rec.contig, int(rec.pos), int(ppos)) if gene else (0.0, False)
-    return dict(sample=rec.sample, contig=rec.contig, pos=int(rec.pos), ref=rec.ref, alt=rec.alt, gene=gene,
-                transcript=tx, consequence=term, all_terms="&".join(terms), impact_class=IMPACT.get(term, "MODIFIER"),
-                hgvsp=hgvsp, hgvsp_short=short, protein_pos=int(ppos), codons=codons, vaf=rec.vaf, qual=rec.qual,
-                hotspot=hot, f=f, w=w, f_w=f * w)
+def sort_rows(cols: dict[str, np.ndarray], samples: list[str]) -> dict[str, np.ndarray]:
+    """Deterministic row order: sample (sheet order), contig, position, REF, ALT, gene."""
+    if len(cols["pos"]) == 0:
+        return cols
+    order_of = {s: i for i, s in enumerate(samples)}
+    s_code = np.array([order_of[s] for s in pd.unique(cols["sample"])])[pd.factorize(cols["sample"])[0]]
+    keys = [pd.factorize(cols[k], sort=True)[0] for k in ("gene", "alt", "ref")]
+    order = np.lexsort((*keys, cols["pos"], pd.factorize(cols["contig"], sort=True)[0], s_code))
+    del keys, s_code
+    for k in list(cols):  # one column at a time, so only one extra column is alive
+        cols[k] = cols[k][order]
+    return cols
 
 
-def impact_matrix(variants: pd.DataFrame, genes: list[str], samples: list[str]) -> pd.DataFrame:
+def impact_matrix(cols: dict[str, np.ndarray], genes: list[str], samples: list[str]) -> pd.DataFrame:
     """genes × samples matrix of Σ f·w (zeros where a gene is not hit)."""
-    hit = variants[variants["gene"] != ""]
-    mat = hit.groupby(["gene", "sample"])["f_w"].sum().unstack(fill_value=0.0)
-    mat = mat.reindex(index=genes, columns=samples, fill_value=0.0).fillna(0.0)
-    mat.index.name = "gene"
-    mat.columns.name = None
-    return mat
+    mat = np.zeros((len(genes), len(samples)))
+    genic = cols["gene"] != ""
+    if genic.any():
+        g_index = {g: i for i, g in enumerate(genes)}
+        s_index = {s: i for i, s in enumerate(samples)}
+        g_codes, g_uniq = pd.factorize(cols["gene"][genic])
+        s_codes, s_uniq = pd.factorize(cols["sample"][genic])
+        gi = np.array([g_index[g] for g in g_uniq])[g_codes]
+        si = np.array([s_index[s] for s in s_uniq])[s_codes]
+        np.add.at(mat, (gi, si), cols["f_w"][genic])
+    frame = pd.DataFrame(mat, index=pd.Index(genes, name="gene"), columns=samples)
+    return frame
 
 
-def tumour_mutational_burden(variants: pd.DataFrame, samples: list[str], callable_mb: float | None,
+def tumour_mutational_burden(cols: dict[str, np.ndarray], samples: list[str], callable_mb: float | None,
                              source: str) -> pd.DataFrame:
     """Nonsynonymous mutations per callable megabase, per sample (NA below MIN_CALLABLE_MB)."""
-    ns = variants[variants["consequence"].isin(NONSYNONYMOUS)]
-    counts = ns.drop_duplicates(["sample", "contig", "pos", "ref", "alt"]).groupby("sample").size()
-    counts = counts.reindex(samples, fill_value=0)
+    ns = np.isin(cols["consequence"], list(NONSYNONYMOUS))
+    seen = set(zip(cols["sample"][ns].tolist(), cols["contig"][ns].tolist(), cols["pos"][ns].tolist(),
+                   cols["ref"][ns].tolist(), cols["alt"][ns].tolist()))
+    counts = pd.Series([s for s, *_ in seen], dtype=object).value_counts().reindex(samples, fill_value=0)
     ok = callable_mb is not None and callable_mb >= MIN_CALLABLE_MB
     return pd.DataFrame({
         "sample": samples,
-        "nonsynonymous": counts.to_numpy(),
+        "nonsynonymous": counts.to_numpy(dtype=np.int64),
         "callable_mb": [round(callable_mb, 6) if callable_mb is not None else math.nan] * len(samples),
         "tmb": counts.to_numpy() / callable_mb if ok else [math.nan] * len(samples),
         "callable_source": [source] * len(samples),
     })
+
+
+def write_tsv(cols: dict[str, np.ndarray], columns: list[str], path: Path) -> None:
+    """Fast TSV writer (Arrow's C++ CSV writer): header, tab-separated, no quoting, NA as empty."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    arrays = []
+    for c in columns:
+        v = cols[c]
+        arrays.append(pa.array(v, type=pa.string()) if v.dtype == object else pa.array(v))
+    table = pa.Table.from_arrays(arrays, names=columns)
+    with open(path, "wb") as fh:
+        fh.write(("\t".join(columns) + "\n").encode())
+        pacsv.write_csv(table, fh, pacsv.WriteOptions(delimiter="\t", quoting_style="none", include_header=False))
 
 
 def _bed_size(path: str) -> int:
@@ -263,11 +366,9 @@ def run_impact(opts: ImpactOptions) -> dict:
         raise UserError(f"impact: sample {extra[0]!r} is in the variants but not among the samples given: "
                         f"name each VCF as SAMPLE=PATH, or add the sample")
     variants, skipped, ann = annotate_table(table, opts)
-    order = {s: i for i, s in enumerate(samples)}
-    variants = variants.sort_values(["sample", "contig", "pos", "ref", "alt", "gene"],
-                                    key=lambda c: c.map(order) if c.name == "sample" else c, kind="stable")
-    genes = sorted(set(ann.gene_name.tolist()) | set(variants["gene"]) - {""}) if ann is not None else \
-        sorted(set(variants["gene"]) - {""})
+    variants = sort_rows(variants, samples)
+    hit_genes = set(pd.unique(variants["gene"]).tolist()) - {""}
+    genes = sorted(set(ann.gene_name.tolist()) | hit_genes) if ann is not None else sorted(hit_genes)
     matrix = impact_matrix(variants, genes, samples)
     if opts.callable_bed:
         callable_mb, source = _bed_size(opts.callable_bed) / 1e6, f"BED {opts.callable_bed}"
@@ -282,7 +383,7 @@ def run_impact(opts: ImpactOptions) -> dict:
     if n_skipped:
         log.warning("%d variants skipped: REF differs from the FASTA (listed in skipped.tsv)", n_skipped)
     with atomic_dir(opts.out) as tmp:
-        variants.to_csv(tmp / "variants.tsv", sep="\t", index=False, float_format="%.6g", na_rep="NA")
+        write_tsv(variants, VARIANT_COLUMNS, tmp / "variants.tsv")
         matrix.to_csv(tmp / "impact_matrix.tsv", sep="\t", float_format="%.6g")
         matrix.reset_index().to_parquet(tmp / "impact_matrix.parquet", index=False)
         tmb.to_csv(tmp / "tmb.tsv", sep="\t", index=False, float_format="%.6g", na_rep="NA")
@@ -297,7 +398,7 @@ def run_impact(opts: ImpactOptions) -> dict:
                          include_filtered=opts.include_filtered, vaf_scaling=opts.weights.vaf_scaling,
                          confidence_scaling=opts.weights.confidence_scaling,
                          hotspot_weight=opts.weights.hotspot_weight, weight_sources=opts.weights.sources),
-            samples=len(samples), genes=len(genes), variant_rows=len(variants), skipped=n_skipped,
+            samples=len(samples), genes=len(genes), variant_rows=len(variants["pos"]), skipped=n_skipped,
             callable_mb=callable_mb, callable_source=source,
         )
         (tmp / "run_info.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from oncorisk.errors import UserError, input_error
 from oncorisk.impact.terms import DEFAULT_WEIGHTS
@@ -62,29 +63,40 @@ class Weights:
     genes: dict[str, float] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
-    def f(self, consequence: str, vaf: float, qual: float) -> float:
-        value = self.consequence.get(consequence, 0.0)
-        if self.vaf_scaling and not math.isnan(vaf):
-            value *= min(1.0, 2 * vaf)
-        if self.confidence_scaling and not math.isnan(qual):
-            value *= 1 - 10 ** (-qual / 10)
-        return value
+    def f_array(self, consequence: np.ndarray, vaf: np.ndarray, qual: np.ndarray) -> np.ndarray:
+        """f for each row: consequence weight, optionally scaled by VAF and by call confidence."""
+        codes, uniques = pd.factorize(consequence)
+        f = np.array([self.consequence.get(c, 0.0) for c in uniques] + [0.0], dtype=float)[codes]
+        if self.vaf_scaling:
+            f = f * np.where(np.isnan(vaf), 1.0, np.minimum(1.0, 2 * np.nan_to_num(vaf)))
+        if self.confidence_scaling:
+            f = f * np.where(np.isnan(qual), 1.0, 1 - 10 ** (-np.nan_to_num(qual) / 10))
+        return f
 
-    def w(self, gene: str, contig: str, pos: int, residue: int) -> tuple[float, bool]:
-        """(w, is_hotspot) for a variant at 1-based ``pos`` hitting ``residue`` of ``gene``."""
-        gene_w = self.genes.get(gene, 1.0)
-        if (contig, pos) in self.hotspot_positions or (residue and (gene, residue) in self.hotspot_residues):
-            return gene_w * self.hotspot_weight, True
-        position_w = 1.0
-        if contig in self.regions:
-            starts, ends, weights = self.regions[contig]
-            k = np.searchsorted(starts, pos - 1, side="right") - 1
-            if k >= 0 and pos - 1 < ends[k]:
-                position_w = float(weights[k])
-        elif residue and gene in self.domains:
-            hits = [wt for a, b, wt in self.domains[gene] if a <= residue <= b]
-            position_w = max(hits) if hits else 1.0
-        return gene_w * position_w, False
+    def w_array(self, gene: np.ndarray, contig: np.ndarray, pos: np.ndarray, residue: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(w, is_hotspot) for each row: gene weight times the hotspot, region or domain weight."""
+        n = len(gene)
+        codes, uniques = pd.factorize(gene)
+        gene_w = np.array([self.genes.get(g, 1.0) for g in uniques] + [1.0])[codes] if self.genes else np.ones(n)
+        hot = np.zeros(n, dtype=bool)
+        if self.hotspot_positions:
+            cand = np.flatnonzero(np.isin(pos, np.array([p for _, p in self.hotspot_positions], dtype=np.int64)))
+            hot[cand] = [(contig[x], int(pos[x])) in self.hotspot_positions for x in cand]
+        if self.hotspot_residues:
+            cand = np.flatnonzero(np.isin(residue, np.array([r for _, r in self.hotspot_residues], dtype=np.int64)) & ~hot)
+            hot[cand] = [(gene[x], int(residue[x])) in self.hotspot_residues for x in cand]
+        position_w = np.ones(n)
+        for c, (starts, ends, weights) in self.regions.items():
+            rows = np.flatnonzero(contig == c)
+            k = np.searchsorted(starts, pos[rows] - 1, side="right") - 1
+            inside = (k >= 0) & (pos[rows] - 1 < ends[np.maximum(k, 0)])
+            position_w[rows[inside]] = weights[k[inside]]
+        if self.domains:
+            for x in np.flatnonzero(np.isin(gene, list(self.domains)) & (residue > 0)):
+                hits = [wt for a, b, wt in self.domains[gene[x]] if a <= residue[x] <= b]
+                position_w[x] = max(hits) if hits else 1.0
+        return gene_w * np.where(hot, self.hotspot_weight, position_w), hot
 
 
 def load_weights(consequence_tsv: str | None = None, hotspots: str | None = None, hotspot_weight: float = 3.0,

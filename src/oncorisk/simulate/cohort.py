@@ -302,7 +302,7 @@ def _name_frameshifts(out: Path, contigs, patients: list[dict]) -> None:
         for i, v in enumerate(p["somatic"]):
             if v.driver and v.kind != "SNV":
                 start, ref, alt = normalise(v.pos, v.ref, v.alt)
-                effects = annotator.annotate(v.contig, seqs[v.contig], np.array([start]), [ref], [alt])
+                effects = annotator.annotate(v.contig, seqs[v.contig], np.array([start]), [ref], [alt]).effects()
                 best = min((e for e in effects if annotator.ann.gene_name[e.tx] == v.gene), key=lambda e: e.rank)
                 p["somatic"][i] = replace(v, protein_change=best.hgvsp_short)
 
