@@ -381,3 +381,21 @@ def test_vectorised_path_agrees_with_exact_path(small_cohort):
             else:
                 n_vectorised += 1
         assert n_vectorised > 0.5 * len(table)
+
+
+@pytest.mark.realdata
+def test_tcga_laml_ranks_known_aml_drivers_first(tmp_path):
+    from conftest import SHARED_DATA
+
+    maf = SHARED_DATA / "tcga_laml" / "tcga_laml.maf.gz"
+    hot = SHARED_DATA / "cancer_genes" / "cancerhotspots_v2_GRCh37.tsv"
+    if not maf.exists():
+        pytest.skip(f"{maf} is absent (real data only in the team's CI)")
+    run_impact(ImpactOptions(out=str(tmp_path / "o"), maf=str(maf), callable_mb=35.0,
+                             weights=load_weights(hotspots=str(hot))))
+    m = pd.read_parquet(tmp_path / "o" / "impact_matrix.parquet").set_index("gene")
+    assert m.shape[1] == 193
+    top = m.sum(axis=1).sort_values(ascending=False).index[:10].tolist()
+    assert {"FLT3", "DNMT3A", "NPM1", "IDH2", "TP53"} <= set(top)
+    v = pd.read_csv(tmp_path / "o" / "variants.tsv", sep="\t", keep_default_na=False)
+    assert v[(v["gene"] == "IDH1")]["hotspot"].astype(str).str.lower().eq("true").all()  # R132 is a hotspot
