@@ -19,6 +19,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/impact.smk"
+include: "workflow/rules/pathways.smk"
 
 
 rule all:

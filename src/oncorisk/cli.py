@@ -22,7 +22,6 @@ PLANNED_STAGES = {
     "tensors": ("BAM/CRAM pileups to tensors", 3),
     "call": ("deep-learning SNV/indel caller writing VCFs", 4),
     "train-caller": ("train the caller", 4),
-    "pathways": ("pathway GNN and pathway ranking", 6),
     "fusion": ("genomic + imaging risk fusion, metrics, SHAP", 7),
 }
 
@@ -140,6 +139,22 @@ def cmd_impact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pathways(args: argparse.Namespace) -> int:
+    from oncorisk.pathways.run import PathwayOptions, run_pathways
+
+    opts = PathwayOptions(impact=args.impact, gene_sets=args.gene_sets, out=args.out, network=args.network,
+                          string_links=args.string_links, string_info=args.string_info,
+                          string_min_score=args.string_min_score, hotnet2_index=args.hotnet2_index,
+                          hotnet2_edges=args.hotnet2_edges, gene_set_ids=args.gene_set_ids, labels=args.labels,
+                          gtf=args.gtf, callable=args.callable, permutations=args.permutations,
+                          min_size=args.min_size, seed=args.seed)
+    info = run_pathways(opts)
+    ranking = info["ranking"]
+    log.info("pathways: %d sets tested; top: %s", info["tested"], ", ".join(
+        f"{r.pathway} (q={r.q:.3g})" for r in ranking.head(3).itertuples()))
+    return 0
+
+
 def _planned(name: str):
     def run(args: argparse.Namespace) -> int:
         what, issue = PLANNED_STAGES[name]
@@ -217,6 +232,27 @@ def build_parser() -> argparse.ArgumentParser:
     wgt.add_argument("--regions", help="weighted regions: BED chrom,start,end,weight or TSV gene,start_aa,end_aa,weight")
     wgt.add_argument("--gene-weights", help="TSV gene<TAB>weight")
     p.set_defaults(func=cmd_impact)
+
+    p = sub.add_parser("pathways", help="gene scores over a gene network and ranked pathways with significance",
+                       description="Network gene scores (propagation of length-adjusted impact evidence) and "
+                       "pathway ranking by permutation (docs/pathways.md). The GNN of issue #6 is not in this version.")
+    p.add_argument("--impact", required=True, help="impact_matrix.parquet (or .tsv) from the impact stage")
+    p.add_argument("--gene-sets", required=True, help="GMT")
+    p.add_argument("--gene-set-ids", help="TSV id<TAB>symbol, for GMTs in Entrez ids")
+    p.add_argument("--network", help="edge list TSV gene_a<TAB>gene_b[<TAB>weight]")
+    p.add_argument("--string-links", help="STRING protein.links file (instead of --network)")
+    p.add_argument("--string-info", help="STRING protein.info file (protein id -> gene name)")
+    p.add_argument("--string-min-score", type=int, default=700, help="STRING combined score cut-off (default 700)")
+    p.add_argument("--hotnet2-index", help="HotNet2 index file (instead of --network)")
+    p.add_argument("--hotnet2-edges", help="HotNet2 edge file")
+    p.add_argument("--labels", help="known cancer genes, TSV gene<TAB>label (0/1): baselines' AUPRC/AUROC")
+    p.add_argument("--gtf", help="annotation, for gene lengths")
+    p.add_argument("--callable", help="BED of sequenced regions (the panel): gene length = callable bases in the gene")
+    p.add_argument("--permutations", type=int, default=1000)
+    p.add_argument("--min-size", type=int, default=3, help="smallest gene set tested (members in the network)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_pathways)
 
     for name, (what, issue) in PLANNED_STAGES.items():
         p = sub.add_parser(name, help=f"{what} (not yet available: issue #{issue})")

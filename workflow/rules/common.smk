@@ -62,6 +62,8 @@ def final_outputs():
     outputs = [
         f"{RESULTS}/samples.validated.tsv",
         f"{RESULTS}/impact/impact_matrix.parquet",
+        f"{RESULTS}/pathways/pathway_ranking.tsv",
+        f"{RESULTS}/pathways/pathway_scores.parquet",
     ]
     if SIMULATE:
         outputs.append(f"{SIM_DIR}/manifest.json")

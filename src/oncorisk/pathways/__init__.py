@@ -1,0 +1,1 @@
+"""Stage `pathways`: gene scores over a gene-interaction network and ranked pathways with significance."""

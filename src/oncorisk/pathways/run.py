@@ -1,0 +1,247 @@
+"""Run the pathways stage: network + impact matrix + gene sets -> gene scores, ranked pathways, per-sample scores."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from oncorisk import __version__
+from oncorisk.errors import UserError
+from oncorisk.io.atomic import atomic_dir
+from oncorisk.pathways.genesets import load_gmt
+from oncorisk.pathways.network import Network, load_edge_list, load_hotnet2, load_string
+from oncorisk.pathways.scoring import gene_features, propagate, rank_pathways, sample_pathway_scores, zscore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PathwayOptions:
+    """Everything `oncorisk pathways` is run with."""
+
+    impact: str
+    gene_sets: str
+    out: str
+    network: str | None = None
+    string_links: str | None = None
+    string_info: str | None = None
+    string_min_score: int = 700
+    hotnet2_index: str | None = None
+    hotnet2_edges: str | None = None
+    gene_set_ids: str | None = None
+    labels: str | None = None
+    gtf: str | None = None
+    callable: str | None = None
+    permutations: int = 1000
+    min_size: int = 3
+    seed: int = 1
+
+
+def load_impact_matrix(path: str | Path) -> pd.DataFrame:
+    """genes × samples impact matrix from the impact stage (Parquet with a gene column, or TSV)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: impact matrix not found: run the impact stage first (impact_matrix.parquet)")
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, sep="\t")
+    if "gene" not in df.columns:
+        raise UserError(f"{path}: no 'gene' column: expected the impact stage's genes × samples matrix")
+    df = df.set_index("gene")
+    bad = [c for c in df.columns if not np.issubdtype(df[c].dtype, np.number)]
+    if bad:
+        raise UserError(f"{path}: column {bad[0]!r} is not numeric: every sample column holds impact values")
+    if not np.isfinite(df.to_numpy(dtype=float)).all():
+        raise UserError(f"{path}: NaN or infinite impact values: rerun the impact stage")
+    return df
+
+
+def _load_network(opts: PathwayOptions) -> Network:
+    if opts.string_links:
+        if not opts.string_info:
+            raise UserError("pathways: --string-links needs --string-info (protein.info, for gene names)")
+        return load_string(opts.string_links, opts.string_info, opts.string_min_score)
+    if opts.hotnet2_index or opts.hotnet2_edges:
+        if not (opts.hotnet2_index and opts.hotnet2_edges):
+            raise UserError("pathways: HotNet2 networks need both --hotnet2-index and --hotnet2-edges")
+        return load_hotnet2(opts.hotnet2_index, opts.hotnet2_edges)
+    if not opts.network:
+        raise UserError("pathways: no network: give --network EDGES.tsv, --string-links/--string-info or HotNet2 files")
+    return load_edge_list(opts.network)
+
+
+def gene_lengths_kb(gtf: str | None, callable_bed: str | None = None) -> dict[str, float] | None:
+    """Length (kb) over which each gene can collect mutations.
+
+    With a callable BED (e.g. the capture panel): the callable bases inside the gene's span; otherwise the
+    exonic length of its longest transcript. None without an annotation.
+    """
+    if not gtf:
+        return None
+    from oncorisk.impact.annotation import load_annotation
+
+    ann = load_annotation(gtf)
+    lengths: dict[str, float] = {}
+    covered = _callable_prefix(callable_bed) if callable_bed else None
+    for t in range(ann.n):
+        g = ann.gene_name[t]
+        if covered is not None:
+            c = ann.contig[t]
+            kb = (covered(c, int(ann.end[t])) - covered(c, int(ann.start[t]))) / 1000 if c in covered.contigs else 0.0
+        else:
+            a, b = ann.exon_off[t], ann.exon_off[t + 1]
+            kb = float((ann.exon_end[a:b] - ann.exon_start[a:b]).sum()) / 1000
+        lengths[g] = max(lengths.get(g, 0.0), kb)
+    return {g: v for g, v in lengths.items() if v > 0}
+
+
+def _callable_prefix(bed: str):
+    """covered(contig, x): callable bases before x, from merged BED intervals."""
+    by: dict[str, list] = {}
+    for line in Path(bed).read_text().splitlines():
+        if line.strip() and not line.startswith(("#", "track", "browser")):
+            c, a, b = line.split("\t")[:3]
+            by.setdefault(c, []).append((int(a), int(b)))
+    merged = {}
+    for c, items in by.items():
+        out: list[list[int]] = []
+        for a, b in sorted(items):
+            if out and a <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], b)
+            else:
+                out.append([a, b])
+        starts = np.array([a for a, _ in out])
+        ends = np.array([b for _, b in out])
+        merged[c] = (starts, ends, np.concatenate(([0], np.cumsum(ends - starts))))
+
+    def covered(contig: str, x: int) -> int:
+        starts, ends, cum = merged[contig]
+        k = int(np.searchsorted(starts, x, side="right"))  # intervals starting before x
+        if k == 0:
+            return 0
+        return int(cum[k - 1] + min(x, ends[k - 1]) - starts[k - 1])
+
+    covered.contigs = set(merged)
+    return covered
+
+
+def load_labels(path: str, genes: set[str]) -> pd.Series:
+    """Known cancer-gene labels (TSV gene<TAB>label, label 0/1); unknown genes are reported, not fatal."""
+    df = pd.read_csv(path, sep="\t", comment="#", dtype={"gene": str})
+    if not {"gene", "label"} <= set(df.columns):
+        raise UserError(f"{path}: header: columns gene and label are required (TSV gene<TAB>label with 0/1 labels)")
+    bad = df[~df["label"].isin([0, 1])]
+    if len(bad):
+        raise UserError(f"{path}: row {bad.index[0] + 1}, column label: bad value {bad['label'].iloc[0]!r}: accepted: 0, 1")
+    unknown = sorted(set(df["gene"]) - genes)
+    if unknown:
+        log.warning("%s: %d labelled genes are not in the network and are ignored (e.g. %s)", path, len(unknown),
+                    ", ".join(unknown[:5]))
+    df = df[df["gene"].isin(genes)]
+    return df.set_index("gene")["label"].astype(int)
+
+
+def _auprc_auroc(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    if len(np.unique(y)) < 2:
+        return float("nan"), float("nan")
+    return float(average_precision_score(y, score)), float(roc_auc_score(y, score))
+
+
+def _figures(out: Path, ranking: pd.DataFrame, net: Network, scores: pd.Series) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    top = ranking.dropna(subset=["p"]).head(15).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(top) + 1.5))
+    ax.barh(top["pathway"], -np.log10(top["q"].clip(lower=1e-300)), color="#3b6ea8")
+    ax.axvline(-np.log10(0.05), color="grey", linestyle="--", linewidth=1, label="q = 0.05")
+    ax.set_xlabel("-log10 q (permutations matched on degree and length, BH)")
+    ax.set_title("Top pathways")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "top_pathways.png", dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    if len(top):
+        best = ranking.dropna(subset=["p"]).iloc[0]
+        lead = [g for g in str(best["leading_genes"]).split(",") if g]
+        nodes = set(lead)
+        for g in lead:
+            nodes |= set(net.graph.neighbors(g)) & set(lead + [n for n in net.graph.neighbors(g)][:3])
+        sub = net.graph.subgraph(nodes)
+        pos = nx.spring_layout(sub, seed=1)
+        vals = [float(scores.get(n, 0.0)) for n in sub.nodes]
+        drawn = nx.draw_networkx_nodes(sub, pos, node_color=vals, cmap="viridis", ax=ax, node_size=500)
+        nx.draw_networkx_edges(sub, pos, ax=ax, alpha=0.4)
+        nx.draw_networkx_labels(sub, pos, ax=ax, font_size=7)
+        fig.colorbar(drawn, ax=ax, label="gene score (z)")
+        ax.set_title(f"{best['pathway']}: leading genes and neighbours")
+    ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "top_pathway_network.png", dpi=120)
+    plt.close(fig)
+
+
+def run_pathways(opts: PathwayOptions) -> dict:
+    """Run the stage and write its outputs into ``opts.out`` (atomically). Returns a summary."""
+    matrix = load_impact_matrix(opts.impact)
+    net = _load_network(opts)
+    sets = load_gmt(opts.gene_sets, opts.gene_set_ids)
+    cohort_genes = set(matrix.index)
+    shared = cohort_genes & set(net.genes)
+    if not shared:
+        raise UserError(f"{opts.network or opts.string_links or opts.hotnet2_edges}: the network shares no gene with "
+                        f"the impact matrix {opts.impact} (e.g. {sorted(net.genes)[:3]} vs {sorted(cohort_genes)[:3]}): "
+                        f"use a network in the same gene symbols")
+    absent = sorted(cohort_genes - set(net.genes))
+    hit_absent = [g for g in absent if matrix.loc[g].sum() > 0]
+    if hit_absent:
+        log.warning("%d mutated genes are absent from the network and get no network score (e.g. %s)",
+                    len(hit_absent), ", ".join(hit_absent[:5]))
+    isolated = sorted(g for g in net.genes if g not in cohort_genes)
+    feats = gene_features(matrix, net.genes, gene_lengths_kb(opts.gtf, opts.callable))
+    propagated = propagate(net.adjacency(), np.clip(feats["evidence_z"].to_numpy(), 0, None))
+    feats["degree"] = net.degree()
+    feats["propagation_score"] = propagated
+    feats["gene_score"] = zscore(propagated)
+    hit = (feats["frac_samples_hit"] > 0).to_numpy()
+    rng = np.random.default_rng(opts.seed)
+    ranking = rank_pathways(feats["evidence_z"].to_numpy(), net.genes, net.degree(), feats["exon_kb"].to_numpy(),
+                            sets, hit, rng, opts.permutations, opts.min_size)
+    per_sample = sample_pathway_scores(matrix, sets)
+    metrics = {}
+    if opts.labels:
+        labels = load_labels(opts.labels, set(net.genes))
+        y = labels.to_numpy()
+        for name, col in (("mutation_frequency", "frac_samples_hit"), ("network_propagation", "propagation_score")):
+            ap, auc = _auprc_auroc(y, feats.loc[labels.index, col].to_numpy())
+            metrics[name] = dict(auprc=ap, auroc=auc)
+        metrics["labelled_genes"] = int(len(y))
+        metrics["positives"] = int(y.sum())
+    with atomic_dir(opts.out) as tmp:
+        feats.reset_index().to_csv(tmp / "gene_scores.tsv", sep="\t", index=False, float_format="%.6g")
+        ranking.to_csv(tmp / "pathway_ranking.tsv", sep="\t", index=False, float_format="%.6g", na_rep="NA")
+        per_sample.reset_index().to_parquet(tmp / "pathway_scores.parquet", index=False)
+        _figures(tmp, ranking, net, feats["gene_score"])
+        info = dict(
+            oncorisk_version=__version__, stage="pathways", seed=opts.seed, permutations=opts.permutations,
+            gene_score="network propagation (random walk with restart 0.5) of the length-adjusted impact evidence",
+            pathway_statistic="mean of max(z, 0) of the member genes' length-adjusted impact evidence; "
+                              "permutations matched on degree and length",
+            network=net.report | dict(cohort_genes_absent=len(absent), network_genes_not_in_cohort=len(isolated),
+                                      mutated_genes_absent=hit_absent[:50]),
+            gene_sets=len(sets), tested=int(ranking["p"].notna().sum()), metrics=metrics,
+            inputs={p: hashlib.sha256(Path(p).read_bytes()).hexdigest()
+                    for p in (opts.impact, opts.gene_sets, opts.network) if p},
+        )
+        (tmp / "run_info.json").write_text(json.dumps(info, indent=1, sort_keys=True, default=float) + "\n")
+    return info | dict(ranking=ranking)

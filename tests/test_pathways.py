@@ -1,0 +1,111 @@
+"""Pathways stage: network and GMT parsing, propagation and BH on hand-built cases, calibration and power."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO, simulate
+from oncorisk.errors import UserError
+from oncorisk.pathways.genesets import load_gmt
+from oncorisk.pathways.network import load_edge_list
+from oncorisk.pathways.scoring import bh, gene_features, propagate
+
+
+def test_edge_list_drops_self_loops_and_merges_duplicates(tmp_path):
+    p = tmp_path / "net.tsv"
+    p.write_text("gene_a\tgene_b\tweight\nA\tB\t0.5\nB\tA\t0.9\nC\tC\t1\nC\tD\n")
+    net = load_edge_list(p)
+    assert net.genes == ["A", "B", "C", "D"]
+    assert net.graph["A"]["B"]["weight"] == 0.9 and net.graph["C"]["D"]["weight"] == 1.0
+    assert net.report["self_loops_dropped"] == 1 and net.report["duplicate_edges_merged"] == 1
+    ei, w = net.edge_index()
+    assert tuple(ei.shape) == (2, 4) and len(w) == 4  # both directions, for torch-geometric
+
+
+def test_bad_network_and_gmt(tmp_path):
+    (tmp_path / "bad.tsv").write_text("A\tB\tstrong\n")
+    with pytest.raises(UserError, match=r"line 1, column 3 \(weight\): bad value 'strong'"):
+        load_edge_list(tmp_path / "bad.tsv")
+    (tmp_path / "empty.gmt").write_text("SET1\tdesc\tA\tB\nSET2\tdesc\n")
+    with pytest.raises(UserError, match=r"line 2 \(set 'SET2'\).*at least one gene"):
+        load_gmt(tmp_path / "empty.gmt")
+    (tmp_path / "dup.gmt").write_text("SET1\td\tA\nSET1\td\tB\n")
+    with pytest.raises(UserError, match="duplicate gene-set name"):
+        load_gmt(tmp_path / "dup.gmt")
+    (tmp_path / "ids.gmt").write_text("WP1\td\t5290\t207\t9999\n")
+    (tmp_path / "map.tsv").write_text("5290\tPIK3CA\n207\tAKT1\n")
+    assert load_gmt(tmp_path / "ids.gmt", tmp_path / "map.tsv")["WP1"][1] == ["PIK3CA", "AKT1"]
+
+
+def test_propagation_on_a_path_graph_by_hand():
+    """Path A-B-C, heat on A only, restart 0.5: s = 0.5 W s + 0.5 h solved exactly."""
+    import scipy.sparse as sp
+
+    adj = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float))
+    s = propagate(adj, np.array([1.0, 0.0, 0.0]))
+    w = np.array([[0, 0.5, 0], [1, 0, 1], [0, 0.5, 0]])  # column-normalised
+    exact = np.linalg.solve(np.eye(3) - 0.5 * w, 0.5 * np.array([1.0, 0, 0]))
+    assert np.allclose(s, exact, atol=1e-8) and s[0] > s[1] > s[2] > 0
+
+
+def test_benjamini_hochberg_by_hand():
+    # sorted p 0.01, 0.03, 0.04, 0.5 -> p*n/rank 0.04, 0.06, 0.0533, 0.5 -> running min from the top
+    assert np.allclose(bh(np.array([0.01, 0.04, 0.03, 0.5])), [0.04, 0.16 / 3, 0.16 / 3, 0.5])
+
+
+def test_gene_evidence_adjusts_for_length():
+    m = pd.DataFrame({"s1": [2.0, 2.0, 0.0], "s2": [2.0, 0.0, 0.0]}, index=["LONG", "SHORT", "NONE"])
+    f = gene_features(m, ["LONG", "SHORT", "NONE"], {"LONG": 8.0, "SHORT": 1.0, "NONE": 1.0})
+    # expected impact: total 6 spread by length 8:1:1 -> 4.8, 0.6, 0.6; SHORT is the one in excess
+    assert f.loc["SHORT", "evidence_z"] > f.loc["LONG", "evidence_z"]
+    assert f.loc["NONE", "evidence_z"] < 0 and f.loc["LONG", "frac_samples_hit"] == 1.0
+
+
+def _run_cohort(tmp_path, seed, null):
+    from oncorisk.impact.run import ImpactOptions, run_impact
+    from oncorisk.impact.scores import load_weights
+    from oncorisk.pathways.run import PathwayOptions, run_pathways
+
+    sim = tmp_path / f"sim{seed}"
+    simulate(sim, seed=seed, patients=200, bam_patients=0, null=null)
+    vcfs = [f"{p.name.split('.')[0]}={p}" for p in sorted((sim / "vcfs").glob("*.vcf.gz"))]
+    run_impact(ImpactOptions(out=str(tmp_path / f"imp{seed}"), vcfs=vcfs, gtf=str(sim / "genes.gtf"),
+                             ref=str(sim / "reference.fa"), weights=load_weights(hotspots=str(sim / "hotspots.tsv"))))
+    return run_pathways(PathwayOptions(impact=str(tmp_path / f"imp{seed}" / "impact_matrix.parquet"),
+                                       gene_sets=str(REPO / "resources/pathways/oncogenic_pathways.gmt"),
+                                       network=str(REPO / "resources/network/gene_network.tsv"),
+                                       gtf=str(sim / "genes.gtf"), callable=str(sim / "panel.bed"),
+                                       out=str(tmp_path / f"pw{seed}"), seed=seed))["ranking"]
+
+
+@pytest.mark.slow
+def test_perturbed_pathways_lead_and_null_mode_is_calibrated(tmp_path):
+    for seed in (2, 3):
+        r = _run_cohort(tmp_path, seed, null=False)
+        assert set(r["pathway"].head(2)) == {"PI3K-Akt", "MAPK"}
+        assert r.loc[r["pathway"] == "PI3K-Akt", "q"].item() < 0.05
+    significant = [bool((_run_cohort(tmp_path, seed, null=True)["q"] < 0.05).any()) for seed in range(11, 16)]
+    assert sum(significant) <= 1, significant
+    out = tmp_path / "pw2"
+    scores = pd.read_parquet(out / "pathway_scores.parquet").set_index("sample")
+    assert scores.shape == (200, 10) and (scores >= 0).all().all()
+    genes = pd.read_csv(out / "gene_scores.tsv", sep="\t").set_index("gene")
+    assert genes["evidence_z"].idxmax() in {"PIK3CA", "AKT1", "KRAS", "NRAS", "HRAS", "BRAF", "PTEN", "MAP2K1", "PIK3R1"}
+
+
+def test_network_sharing_no_gene_fails_clearly(tmp_path):
+    m = pd.DataFrame({"gene": ["KRAS"], "S1": [1.0]})
+    m.to_parquet(tmp_path / "m.parquet")
+    (tmp_path / "n.tsv").write_text("A\tB\n")
+    (tmp_path / "s.gmt").write_text("P\td\tA\tB\n")
+    res = subprocess.run([sys.executable, "-m", "oncorisk", "pathways", "--impact", str(tmp_path / "m.parquet"),
+                          "--network", str(tmp_path / "n.tsv"), "--gene-sets", str(tmp_path / "s.gmt"),
+                          "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "shares no gene with the impact matrix" in res.stderr
+    assert not (tmp_path / "o").exists()

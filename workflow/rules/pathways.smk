@@ -1,0 +1,34 @@
+# Stage pathways: network gene scores and ranked pathways (propagation mode; the GNN comes with issue #6).
+
+
+rule pathways:
+    input:
+        matrix=f"{RESULTS}/impact/impact_matrix.parquet",
+        network=config["network"],
+        gene_sets=config["gene_sets"],
+        gtf=ANNOTATION,
+    output:
+        ranking=f"{RESULTS}/pathways/pathway_ranking.tsv",
+        scores=f"{RESULTS}/pathways/pathway_scores.parquet",
+        genes=f"{RESULTS}/pathways/gene_scores.tsv",
+        bar=f"{RESULTS}/pathways/top_pathways.png",
+        net=f"{RESULTS}/pathways/top_pathway_network.png",
+        info=f"{RESULTS}/pathways/run_info.json",
+    log:
+        f"{LOGS}/pathways.log",
+    benchmark:
+        f"{BENCH}/pathways.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.info),
+        callable=f"--callable {REGIONS}" if REGIONS else "",
+        seed=config["seed"],
+    shell:
+        "oncorisk pathways --impact {input.matrix} --network {input.network} "
+        "--gene-sets {input.gene_sets} --gtf {input.gtf} {params.callable} --seed {params.seed} "
+        "--out {params.out} > {log} 2>&1"
