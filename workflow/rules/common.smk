@@ -25,6 +25,14 @@ try:
 except UserError as exc:
     _fail(exc)
 
+# bundled resources (network, gene sets) resolve against the workflow's folder when run from elsewhere
+for _key in ("network", "gene_sets"):
+    _path = config[_key]
+    if not os.path.exists(_path) and os.path.exists(
+        os.path.join(workflow.basedir, _path)
+    ):
+        config[_key] = os.path.join(workflow.basedir, _path)
+
 COHORT = config["cohort"]
 RESULTS = f"results/{COHORT}"
 LOGS = f"logs/{COHORT}"
