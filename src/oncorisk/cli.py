@@ -140,6 +140,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
 
 def cmd_pathways(args: argparse.Namespace) -> int:
+    from oncorisk.pathways.gnn import GnnConfig
     from oncorisk.pathways.run import PathwayOptions, run_pathways
 
     opts = PathwayOptions(impact=args.impact, gene_sets=args.gene_sets, out=args.out, network=args.network,
@@ -147,7 +148,9 @@ def cmd_pathways(args: argparse.Namespace) -> int:
                           string_min_score=args.string_min_score, hotnet2_index=args.hotnet2_index,
                           hotnet2_edges=args.hotnet2_edges, gene_set_ids=args.gene_set_ids, labels=args.labels,
                           gtf=args.gtf, callable=args.callable, permutations=args.permutations,
-                          min_size=args.min_size, seed=args.seed)
+                          min_size=args.min_size, seed=args.seed,
+                          gnn=GnnConfig(model=args.model, layers=args.layers, hidden=args.hidden, dropout=args.dropout,
+                                        folds=args.folds, seed=args.seed, device=args.device))
     info = run_pathways(opts)
     ranking = info["ranking"]
     log.info("pathways: %d sets tested; top: %s", info["tested"], ", ".join(
@@ -235,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pathways", help="gene scores over a gene network and ranked pathways with significance",
                        description="Network gene scores (propagation of length-adjusted impact evidence) and "
-                       "pathway ranking by permutation (docs/pathways.md). The GNN of issue #6 is not in this version.")
+                       "pathway ranking by permutation; with --labels, a GNN scored by cross-validation (docs/pathways.md).")
     p.add_argument("--impact", required=True, help="impact_matrix.parquet (or .tsv) from the impact stage")
     p.add_argument("--gene-sets", required=True, help="GMT")
     p.add_argument("--gene-set-ids", help="TSV id<TAB>symbol, for GMTs in Entrez ids")
@@ -245,7 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--string-min-score", type=int, default=700, help="STRING combined score cut-off (default 700)")
     p.add_argument("--hotnet2-index", help="HotNet2 index file (instead of --network)")
     p.add_argument("--hotnet2-edges", help="HotNet2 edge file")
-    p.add_argument("--labels", help="known cancer genes, TSV gene<TAB>label (0/1): baselines' AUPRC/AUROC")
+    p.add_argument("--labels", help="known cancer genes, TSV gene<TAB>label (0/1): trains the GNN by k-fold CV")
+    p.add_argument("--model", choices=["sage", "gcn", "gat"], default="sage", help="GNN layer type (default sage)")
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds over labelled genes")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--gtf", help="annotation, for gene lengths")
     p.add_argument("--callable", help="BED of sequenced regions (the panel): gene length = callable bases in the gene")
     p.add_argument("--permutations", type=int, default=1000)

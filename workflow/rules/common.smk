@@ -111,3 +111,23 @@ def impact_options():
         if value:
             opts.append(f"{option} {value}")
     return " ".join(opts)
+
+
+def pathway_options():
+    """Command-line options of `oncorisk pathways` from the pathways section of the config."""
+    pw = config["pathways"]
+    labels = pw["labels"] or (f"{SIM_DIR}/known_cancer_genes.tsv" if SIMULATE else None)
+    opts = [
+        f"--model {pw['model']}",
+        f"--layers {pw['layers']}",
+        f"--hidden {pw['hidden']}",
+        f"--dropout {pw['dropout']}",
+        f"--folds {pw['folds']}",
+        f"--permutations {pw['permutations']}",
+        f"--device {config['device']}",
+    ]
+    if labels:
+        opts.append(f"--labels {labels}")
+    if REGIONS:
+        opts.append(f"--callable {REGIONS}")
+    return " ".join(opts)

@@ -1,4 +1,4 @@
-# Stage pathways: network gene scores and ranked pathways (propagation mode; the GNN comes with issue #6).
+# Stage pathways: network gene scores, a GNN against known cancer genes, and ranked pathways.
 
 
 rule pathways:
@@ -26,9 +26,9 @@ rule pathways:
         runtime=30,
     params:
         out=lambda wildcards, output: os.path.dirname(output.info),
-        callable=f"--callable {REGIONS}" if REGIONS else "",
+        options=pathway_options(),
         seed=config["seed"],
     shell:
         "oncorisk pathways --impact {input.matrix} --network {input.network} "
-        "--gene-sets {input.gene_sets} --gtf {input.gtf} {params.callable} --seed {params.seed} "
+        "--gene-sets {input.gene_sets} --gtf {input.gtf} {params.options} --seed {params.seed} "
         "--out {params.out} > {log} 2>&1"

@@ -238,6 +238,9 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
         (out / sub).mkdir()
     _write_bed(out / "truth" / "confident.bed", targets)
     _write_hotspot_table(out / "hotspots.tsv", contigs, models, hotspots)
+    # "known cancer genes" of the demo world: the genes drivers are drawn from (what CGC is for real data)
+    (out / "known_cancer_genes.tsv").write_text("gene\tlabel\n" + "".join(
+        f"{m.name}\t{int(m.info.driver_pathway is not None)}\n" for m in sorted(models, key=lambda m: m.name)))
     pool = germline_pool(np.random.default_rng([cfg.seed, 1]), contigs)
     ids = patient_ids(cfg.patients)
     patients = []
