@@ -149,3 +149,15 @@ def test_gnn_beats_frequency_and_hotnet2_baselines_on_held_out_genes(tmp_path):
     assert gnn > m["pooled"]["hotnet2_propagation"]["auprc"] + 0.2
     genes = pd.read_csv(tmp_path / "pw" / "gene_scores.tsv", sep="\t")
     assert genes["gnn_score"].between(0, 1).all()
+
+
+def test_gpml_interactions_become_gene_pairs():
+    from conftest import SHARED_DATA
+    from oncorisk.pathways.gpml import gpml_edges
+
+    path = SHARED_DATA / "pathway_diagrams" / "WP4172.gpml"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (real data only in the team's CI)")
+    edges = {tuple(sorted(e)) for e in gpml_edges(path)}
+    genes = {g for e in edges for g in e}
+    assert len(edges) > 500 and {"PIK3CA", "AKT1", "PIK3R1"} <= genes

@@ -133,7 +133,7 @@ def _callable_prefix(bed: str):
 
 def load_labels(path: str, genes: set[str]) -> pd.Series:
     """Known cancer-gene labels (TSV gene<TAB>label, label 0/1); unknown genes are reported, not fatal."""
-    df = pd.read_csv(path, sep="\t", comment="#", dtype={"gene": str})
+    df = pd.read_csv(path, sep="\t", comment="#", dtype={"gene": str}, keep_default_na=False)
     if not {"gene", "label"} <= set(df.columns):
         raise UserError(f"{path}: header: columns gene and label are required (TSV gene<TAB>label with 0/1 labels)")
     bad = df[~df["label"].isin([0, 1])]
