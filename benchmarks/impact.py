@@ -146,7 +146,7 @@ def speed(args) -> None:
     ours = ["oncorisk", "-q", "impact", "--vcf", str(d / "v.vcf.gz"), "--gtf", str(d / "genes.gff3"),
             "--ref", str(d / "ref.fa"), "--out", str(d / "out")]
     wall, rss = timed(ours)
-    print(f"| tool | wall (s) | variants/s | peak RSS (MB) |\n|---|---|---|---|")
+    print("| tool | wall (s) | variants/s | peak RSS (MB) |\n|---|---|---|---|")
     print(f"| oncorisk impact (1 core) | {wall:.1f} | {n_var / wall:,.0f} | {rss:.0f} |")
     if shutil.which("bcftools"):
         peer = ["bcftools", "csq", "-f", str(d / "ref.fa"), "-g", str(d / "genes.gff3"), "-p", "a", "--force",

@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from oncorisk import __version__
 from oncorisk.simulate.profile import measure_errors

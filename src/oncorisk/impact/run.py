@@ -119,7 +119,6 @@ def annotate_table(table: VariantTable, opts: ImpactOptions) -> tuple[dict[str, 
     Returns:
         (columns of VARIANT_COLUMNS as numpy arrays, skipped variants, the annotation or None).
     """
-    n = len(table)
     col = {k: np.array(getattr(table, k), dtype=object) for k in ("sample", "contig", "ref", "alt", "gene",
                                                                    "consequence", "hgvsp_short")}
     pos = np.array(table.pos, dtype=np.int64)
