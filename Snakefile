@@ -11,6 +11,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 wildcard_constraints:
     sample="[A-Za-z0-9][A-Za-z0-9._-]*",
 
@@ -20,6 +23,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/impact.smk"
 include: "workflow/rules/pathways.smk"
+include: "workflow/rules/fusion.smk"
 
 
 rule all:

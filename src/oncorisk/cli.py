@@ -22,7 +22,6 @@ PLANNED_STAGES = {
     "tensors": ("BAM/CRAM pileups to tensors", 3),
     "call": ("deep-learning SNV/indel caller writing VCFs", 4),
     "train-caller": ("train the caller", 4),
-    "fusion": ("genomic + imaging risk fusion, metrics, SHAP", 7),
 }
 
 
@@ -158,6 +157,23 @@ def cmd_pathways(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fusion(args: argparse.Namespace) -> int:
+    from oncorisk.fusion.run import FusionOptions, run_fusion
+    from oncorisk.fusion.train import TrainConfig
+
+    opts = FusionOptions(samples=args.samples, pathway_scores=args.pathway_scores, out=args.out,
+                         impact_matrix=args.impact, tmb=args.tmb, embeddings=args.embeddings, variants=args.variants,
+                         gene_sets=args.gene_sets, gene_scores=args.gene_scores, max_genes=args.max_genes,
+                         threshold=args.threshold, bootstrap_rounds=args.bootstrap, shap_samples=args.shap_samples,
+                         train=TrainConfig(strategy=args.strategy, hidden=args.hidden, folds=args.folds,
+                                           seed=args.seed, device=args.device))
+    m = run_fusion(opts)
+    key = "roc_auc" if m["mode"] == "binary" else "c_index"
+    log.info("fusion (%s): %s", key, ", ".join(f"{k} {m[k][key]['value']:.3f} [{m[k][key]['ci'][0]:.3f}, "
+                                                f"{m[k][key]['ci'][1]:.3f}]" for k in ("fused", "genomic", "imaging") if k in m))
+    return 0
+
+
 def _planned(name: str):
     def run(args: argparse.Namespace) -> int:
         what, issue = PLANNED_STAGES[name]
@@ -262,6 +278,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_pathways)
+
+    p = sub.add_parser("fusion", help="risk from genomic features + imaging embeddings, CV metrics with CIs, SHAP",
+                       description="Fused and unimodal models by stratified k-fold CV (docs/fusion.md).")
+    p.add_argument("--samples", required=True, help="sample sheet: labels (or time/event) and image_embedding paths")
+    p.add_argument("--pathway-scores", required=True, help="pathway_scores.parquet from the pathways stage")
+    p.add_argument("--impact", help="impact_matrix.parquet: selected gene impacts join the genomic features")
+    p.add_argument("--gene-scores", help="gene_scores.tsv from pathways: picks the genes with most evidence")
+    p.add_argument("--max-genes", type=int, default=10, help="gene impacts used as features (default 10)")
+    p.add_argument("--tmb", help="tmb.tsv from the impact stage")
+    p.add_argument("--embeddings", help="one table of all embeddings (sample column + dimensions), instead of the sheet's paths")
+    p.add_argument("--variants", help="variants.tsv from impact: traces top-risk patients to their variants")
+    p.add_argument("--gene-sets", help="GMT: pathway members, for the traces")
+    p.add_argument("--strategy", choices=["gated", "concat", "weighted"], default="gated")
+    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--threshold", type=float, help="decision threshold on the logit (default: Youden's)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% CIs")
+    p.add_argument("--shap-samples", type=int, default=100, help="samples explained with SHAP (0: none)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_fusion)
 
     for name, (what, issue) in PLANNED_STAGES.items():
         p = sub.add_parser(name, help=f"{what} (not yet available: issue #{issue})")

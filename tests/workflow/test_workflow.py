@@ -14,20 +14,22 @@ from conftest import REPO
 def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump({"cohort": "mini", "seed": 3,
-                                   "simulate": {"patients": 6, "bam_patients": 1, "tumor_coverage": 10,
-                                                "normal_coverage": 5}}))
+                                   "simulate": {"patients": 40, "bam_patients": 1, "tumor_coverage": 10,
+                                                "normal_coverage": 5},
+                                   "pathways": {"permutations": 200, "folds": 3},
+                                   "fusion": {"folds": 3, "bootstrap": 50, "shap_samples": 10}}))
     cmd = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(cfg), "--cores", "2"]
     res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
     validated = (tmp_path / "results" / "mini" / "samples.validated.tsv").read_text().splitlines()
-    assert len(validated) == 7 and validated[0].startswith("sample\ttumor_bam\tnormal_bam\tvcf")
+    assert len(validated) == 41 and validated[0].startswith("sample\ttumor_bam\tnormal_bam\tvcf")
     assert validated[1].split("\t")[1] == "simulated/bams/P0001.tumor.bam"
     assert (tmp_path / "logs" / "mini" / "simulate_cohort.log").read_text().count("INFO") >= 2
     assert (tmp_path / "benchmarks" / "mini" / "simulate_cohort.tsv").is_file()
     import pandas as pd
 
     matrix = pd.read_parquet(tmp_path / "results" / "mini" / "impact" / "impact_matrix.parquet").set_index("gene")
-    assert matrix.shape == (108, 6) and list(matrix.columns) == [f"P000{i}" for i in range(1, 7)]
+    assert matrix.shape == (108, 40) and list(matrix.columns) == [f"P{i:04d}" for i in range(1, 41)]
     import pysam
 
     n_drivers = 0
@@ -38,5 +40,13 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
                 assert matrix.loc[rec.info["GENE"], sample] > 0, (rec.info["GENE"], sample)
                 n_drivers += 1
     assert n_drivers >= 1
+    risk = pd.read_csv(tmp_path / "results" / "mini" / "fusion" / "risk.tsv", sep="\t")
+    assert len(risk) == 40 and risk["risk"].notna().all()
+    ranking = pd.read_csv(tmp_path / "results" / "mini" / "pathways" / "pathway_ranking.tsv", sep="\t")
+    assert len(ranking) == 10 and ranking["q"].between(0, 1).all()
     again = subprocess.run([*cmd, "-n"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    report = subprocess.run([*cmd[:-2], "--report", "report.html"], cwd=tmp_path, capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr[-2000:]
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "roc.png" in html and "top_pathways.png" in html

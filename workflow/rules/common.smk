@@ -72,6 +72,7 @@ def final_outputs():
         f"{RESULTS}/impact/impact_matrix.parquet",
         f"{RESULTS}/pathways/pathway_ranking.tsv",
         f"{RESULTS}/pathways/pathway_scores.parquet",
+        f"{RESULTS}/fusion/risk.tsv",
     ]
     if SIMULATE:
         outputs.append(f"{SIM_DIR}/manifest.json")
@@ -130,4 +131,22 @@ def pathway_options():
         opts.append(f"--labels {labels}")
     if REGIONS:
         opts.append(f"--callable {REGIONS}")
+    return " ".join(opts)
+
+
+def fusion_options():
+    """Command-line options of `oncorisk fusion` from the fusion section of the config."""
+    fu = config["fusion"]
+    opts = [
+        f"--strategy {fu['strategy']}",
+        f"--hidden {fu['hidden']}",
+        f"--folds {fu['folds']}",
+        f"--bootstrap {fu['bootstrap']}",
+        f"--shap-samples {fu['shap_samples']}",
+        f"--max-genes {fu['max_genes']}",
+        f"--seed {config['seed']}",
+        f"--device {config['device']}",
+    ]
+    if fu["threshold"] is not None:
+        opts.append(f"--threshold {fu['threshold']}")
     return " ".join(opts)

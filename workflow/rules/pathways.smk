@@ -11,8 +11,16 @@ rule pathways:
         ranking=f"{RESULTS}/pathways/pathway_ranking.tsv",
         scores=f"{RESULTS}/pathways/pathway_scores.parquet",
         genes=f"{RESULTS}/pathways/gene_scores.tsv",
-        bar=f"{RESULTS}/pathways/top_pathways.png",
-        net=f"{RESULTS}/pathways/top_pathway_network.png",
+        bar=report(
+            f"{RESULTS}/pathways/top_pathways.png",
+            caption="../report/top_pathways.rst",
+            category="Pathways",
+        ),
+        net=report(
+            f"{RESULTS}/pathways/top_pathway_network.png",
+            caption="../report/top_pathway_network.rst",
+            category="Pathways",
+        ),
         info=f"{RESULTS}/pathways/run_info.json",
     log:
         f"{LOGS}/pathways.log",

@@ -219,7 +219,7 @@ def run_pathways(opts: PathwayOptions) -> dict:
     rng = np.random.default_rng(opts.seed)
     ranking = rank_pathways(feats["evidence_z"].to_numpy(), net.genes, net.degree(), feats["exon_kb"].to_numpy(),
                             sets, hit, rng, opts.permutations, opts.min_size)
-    per_sample = sample_pathway_scores(matrix, sets)
+    per_sample = sample_pathway_scores(matrix, sets, feats["evidence_z"])
     metrics: dict = {}
     if opts.labels:
         from oncorisk.pathways.gnn import FEATURES, GnnConfig, cross_validate

@@ -123,12 +123,22 @@ def rank_pathways(scores: np.ndarray, genes: list[str], degree: np.ndarray, leng
     return df[["pathway", "size", "in_network", "genes_hit", "score", "p", "q", "leading_genes"]].reset_index(drop=True)
 
 
-def sample_pathway_scores(matrix: pd.DataFrame, sets: dict[str, tuple[str, list[str]]]) -> pd.DataFrame:
-    """samples × pathways: the summed impact of each pathway's member genes in each sample."""
+def sample_pathway_scores(matrix: pd.DataFrame, sets: dict[str, tuple[str, list[str]]],
+                          evidence: pd.Series | None = None) -> pd.DataFrame:
+    """samples × pathways: each pathway's member-gene impacts in a sample, weighted by the genes' cohort evidence.
+
+    score(s, P) = Σ_{g ∈ P} impact(g, s) · max(z_g, 0): a mutation counts in proportion to how much its gene is
+    mutated beyond its length's expectation across the cohort (no outcome is used), so passengers in genes
+    without excess add little. Without ``evidence`` every gene weighs 1 (the plain summed impact).
+    """
+    weights = (evidence.clip(lower=0) if evidence is not None else pd.Series(1.0, index=matrix.index))
     out = {}
     for name, (_d, members) in sets.items():
         present = [g for g in members if g in matrix.index]
-        out[name] = matrix.loc[present].sum(axis=0) if present else pd.Series(0.0, index=matrix.columns)
+        if present:
+            out[name] = matrix.loc[present].mul(weights.reindex(present).fillna(0.0), axis=0).sum(axis=0)
+        else:
+            out[name] = pd.Series(0.0, index=matrix.columns)
     df = pd.DataFrame(out, index=matrix.columns)
     df.index.name = "sample"
     return df

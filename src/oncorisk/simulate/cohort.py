@@ -36,7 +36,7 @@ from oncorisk.simulate.variants import (
 
 log = logging.getLogger(__name__)
 
-B0, B_GENOMIC, B_IMAGING = -1.2, 1.6, 1.4
+B0, B_GENOMIC, B_IMAGING = -1.8, 2.2, 1.8
 BASE_HAZARD, SURVIVAL_SCALE, CENSOR_MIN, CENSOR_MAX = 1 / 60, 0.7, 6.0, 120.0
 IMAGING_SIGNAL, NUISANCE_FACTORS = 3.0, 7
 NULL_PREVALENCE = 0.4

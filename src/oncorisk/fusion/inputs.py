@@ -1,0 +1,140 @@
+"""Inputs of the fusion stage: genomic features, imaging embeddings and labels, checked against each other."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from oncorisk.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FusionData:
+    """Aligned per-sample arrays (rows = samples)."""
+
+    samples: list[str]
+    genomic: np.ndarray
+    genomic_names: list[str]
+    imaging: np.ndarray  # NaN rows where a sample has no embedding
+    imaging_names: list[str]
+    has_imaging: np.ndarray
+    label: np.ndarray | None
+    time: np.ndarray | None
+    event: np.ndarray | None
+
+
+def load_embedding(path: str | Path) -> np.ndarray:
+    """One sample's embedding from .npy, .pt, .csv/.tsv (one row or column), .parquet or .h5/.hdf5."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            v = np.load(path, allow_pickle=False)
+        elif suffix == ".pt":
+            import torch
+
+            v = torch.load(path, map_location="cpu", weights_only=True).numpy()
+        elif suffix in (".csv", ".tsv"):
+            v = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", header=None).to_numpy(dtype=float)
+        elif suffix == ".parquet":
+            v = pd.read_parquet(path).select_dtypes("number").to_numpy(dtype=float)
+        elif suffix in (".h5", ".hdf5"):
+            import h5py
+
+            with h5py.File(path, "r") as fh:
+                v = fh[list(fh.keys())[0]][()]
+        else:
+            raise UserError(f"{path}: embedding format {suffix!r} not supported: use .npy, .pt, .csv, .parquet or .h5")
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader error becomes one line
+        raise UserError(f"{path}: cannot read the embedding ({type(exc).__name__}: {exc}): check the file") from None
+    return np.asarray(v, dtype=np.float64).ravel()
+
+
+def load_embedding_table(path: str | Path) -> pd.DataFrame:
+    """All embeddings in one table (CSV/TSV/Parquet) with a `sample` column and one column per dimension."""
+    path = Path(path)
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
+    if "sample" not in df.columns:
+        raise UserError(f"{path}: no 'sample' column: an embedding table needs sample + one column per dimension")
+    return df.set_index("sample").astype(float)
+
+
+def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | None, embeddings: str | None,
+             max_genes: int = 10, gene_scores: str | None = None) -> FusionData:
+    """Join the sample sheet, the genomic features and the embeddings; report and reject inconsistencies."""
+    samples = [s.sample for s in sheet]
+    ps = pd.read_parquet(pathway_scores).set_index("sample")
+    parts = [ps.add_prefix("pathway:")]
+    if impact_matrix:
+        m = pd.read_parquet(impact_matrix).set_index("gene")
+        if gene_scores:  # the genes with the most cohort evidence (pathways stage), no outcome used
+            rank = pd.read_csv(gene_scores, sep="\t", keep_default_na=False).set_index("gene")["evidence_z"]
+        else:  # else the most often hit
+            rank = (m > 0).mean(axis=1)
+        rank = rank[rank.index.isin(m.index) & (rank > 0)]
+        keep = rank.sort_values(ascending=False, kind="stable").index[:max_genes]
+        parts.append(m.loc[sorted(keep)].T.add_prefix("gene:"))
+    if tmb:
+        t = pd.read_csv(tmb, sep="\t").set_index("sample")
+        parts.append(t[["nonsynonymous"]].rename(columns={"nonsynonymous": "TMB"}))
+    gen = pd.concat(parts, axis=1)
+    missing = [s for s in samples if s not in gen.index]
+    if missing:
+        log.warning("%d samples have no genomic features and get zeros (e.g. %s)", len(missing), ", ".join(missing[:3]))
+    gen = gen.reindex(samples).fillna(0.0)
+    # imaging
+    table = load_embedding_table(embeddings) if embeddings else None
+    vectors: dict[str, np.ndarray] = {}
+    source: dict[str, str] = {}
+    for s in sheet:
+        if table is not None and s.sample in table.index:
+            vectors[s.sample], source[s.sample] = table.loc[s.sample].to_numpy(), str(embeddings)
+        elif s.image_embedding:
+            vectors[s.sample], source[s.sample] = load_embedding(s.image_embedding), s.image_embedding
+    if table is not None:
+        extra = sorted(set(table.index) - set(samples))
+        if extra:
+            log.warning("%s: %d embeddings belong to samples not in the sample sheet (e.g. %s)", embeddings,
+                        len(extra), ", ".join(extra[:3]))
+    dims = {len(v) for v in vectors.values()}
+    if len(dims) > 1:
+        common = max(dims, key=lambda d: sum(len(v) == d for v in vectors.values()))
+        bad = next(k for k, v in vectors.items() if len(v) != common)
+        raise UserError(f"{source[bad]}: sample {bad!r}: embedding has {len(vectors[bad])} dimensions, the others "
+                        f"{common}: every embedding must come from the same imaging model")
+    dim = dims.pop() if dims else 0
+    imaging = np.full((len(samples), dim), np.nan)
+    for i, s in enumerate(samples):
+        if s in vectors:
+            if not np.isfinite(vectors[s]).all():
+                raise UserError(f"{source[s]}: sample {s!r}: embedding has NaN or infinite values: recompute it, or "
+                                f"drop the file so the sample is treated as missing its image")
+            imaging[i] = vectors[s]
+    without = [s for s in samples if s not in vectors]
+    if without:
+        log.warning("%d samples have no imaging embedding and are scored from genomics alone (e.g. %s)",
+                    len(without), ", ".join(without[:3]))
+    g = gen.to_numpy(dtype=float)
+    if not np.isfinite(g).all():
+        raise UserError(f"{pathway_scores}: NaN or infinite genomic features: rerun the impact and pathways stages")
+    label = np.array([s.label for s in sheet], dtype=object)
+    lab = None
+    if any(x is not None for x in label):
+        if any(x is None for x in label):
+            raise UserError("sample sheet: column label: some samples have a label and others not: label every "
+                            "sample, or none")
+        lab = label.astype(int)
+    time = event = None
+    if all(s.time is not None and s.event is not None for s in sheet):
+        time = np.array([s.time for s in sheet], dtype=float)
+        event = np.array([s.event for s in sheet], dtype=int)
+    return FusionData(samples, g, list(gen.columns), imaging, [f"img:{i:03d}" for i in range(dim)],
+                      np.isfinite(imaging).all(axis=1) if dim else np.zeros(len(samples), dtype=bool), lab, time, event)

@@ -1,0 +1,244 @@
+"""Run the fusion stage: CV training of fused and unimodal models, metrics with CIs, figures, SHAP, explanations."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from oncorisk import __version__
+from oncorisk.errors import UserError
+from oncorisk.fusion.inputs import FusionData, assemble
+from oncorisk.fusion.metrics import binary_metrics, bootstrap, c_index, youden_threshold
+from oncorisk.fusion.train import TrainConfig, cross_validate, fit, predict
+from oncorisk.io.atomic import atomic_dir
+
+log = logging.getLogger(__name__)
+MODELS = ("fused", "genomic", "imaging")
+
+
+@dataclass
+class FusionOptions:
+    samples: str
+    pathway_scores: str
+    out: str
+    impact_matrix: str | None = None
+    tmb: str | None = None
+    embeddings: str | None = None
+    variants: str | None = None
+    gene_sets: str | None = None
+    gene_scores: str | None = None
+    max_genes: int = 10
+    threshold: float | None = None
+    bootstrap_rounds: int = 1000
+    shap_samples: int = 100
+    explain_top: int = 5
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _check(data: FusionData, folds: int) -> str:
+    """'binary' or 'survival'; stop on data that cannot be cross-validated."""
+    n = len(data.samples)
+    if data.label is not None:
+        classes, counts = np.unique(data.label, return_counts=True)
+        if len(classes) < 2:
+            raise UserError(f"sample sheet: column label: every sample has label {classes[0]}: with one class there "
+                            f"is nothing to predict and cross-validation is impossible; give both 0 and 1")
+        if counts.min() < folds:
+            raise UserError(f"sample sheet: column label: only {counts.min()} samples of class "
+                            f"{classes[counts.argmin()]} for {folds} folds: lower fusion folds or add samples")
+        return "binary"
+    if data.time is not None:
+        if data.event.sum() < folds:
+            raise UserError(f"sample sheet: column event: {int(data.event.sum())} events for {folds} folds: "
+                            f"lower fusion folds or add samples")
+        return "survival"
+    if n < folds:
+        raise UserError(f"fusion: {n} samples for {folds} folds: give more samples than folds")
+    raise UserError("sample sheet: no label, nor time and event: fusion needs outcomes to learn from")
+
+
+def _figures(out: Path, y, oof: dict, threshold: float, metrics: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import confusion_matrix, roc_curve
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for m, colour in zip(MODELS, ("#c0392b", "#2e86c1", "#7d3c98")):
+        if m in oof:
+            fpr, tpr, _ = roc_curve(y, oof[m])
+            auc = metrics[m]["roc_auc"]
+            ax.plot(fpr, tpr, color=colour, label=f"{m}: AUC {auc['value']:.3f} [{auc['ci'][0]:.3f}, {auc['ci'][1]:.3f}]")
+    ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
+    ax.set_xlabel("1 - specificity")
+    ax.set_ylabel("sensitivity")
+    ax.set_title("ROC, out-of-fold")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "roc.png", dpi=120)
+    plt.close(fig)
+    prob = 1 / (1 + np.exp(-oof["fused"]))
+    frac, mean_pred = calibration_curve(y, prob, n_bins=8, strategy="quantile")
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(mean_pred, frac, "o-", color="#c0392b", label="fused")
+    ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed fraction positive")
+    ax.set_title("Calibration, out-of-fold")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "calibration.png", dpi=120)
+    plt.close(fig)
+    cm = confusion_matrix(y, (oof["fused"] >= threshold).astype(int), labels=[0, 1])
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(cm, cmap="Blues")
+    for (r, c), v in np.ndenumerate(cm):
+        ax.text(c, r, str(v), ha="center", va="center", fontsize=12)
+    ax.set_xticks([0, 1], ["pred 0", "pred 1"])
+    ax.set_yticks([0, 1], ["true 0", "true 1"])
+    ax.set_title(f"Confusion matrix (threshold {threshold:.2f})")
+    fig.tight_layout()
+    fig.savefig(out / "confusion_matrix.png", dpi=120)
+    plt.close(fig)
+
+
+def explain(opts: FusionOptions, data: FusionData, cfg: TrainConfig, mode: str, out: Path) -> pd.DataFrame:
+    """SHAP values (GradientExplainer) of a fused model fitted on all samples; beeswarm plot; global ranking."""
+    import shap
+    import torch
+    from sklearn.model_selection import train_test_split
+
+    strat = data.label if mode == "binary" else data.event
+    idx = np.arange(len(data.samples))
+    fit_idx, val_idx = train_test_split(idx, test_size=0.2, random_state=cfg.seed, stratify=strat)
+    xi = np.nan_to_num(data.imaging)
+    mask = data.has_imaging.astype(float)
+    model, scalers = fit(cfg, data.genomic, xi, mask, data.label, data.time, data.event, fit_idx, val_idx, "fused",
+                         cfg.seed)
+    from oncorisk.fusion.train import _standardise
+
+    g = _standardise(scalers[0], data.genomic)[1]
+    i = _standardise(scalers[1], xi)[1] if xi.shape[1] else xi
+    x = np.concatenate([g, i], axis=1).astype(np.float32)
+    ng = g.shape[1]
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, z):
+            return self.m(z[:, :ng], z[:, ng:], torch.ones(len(z))).unsqueeze(-1)
+
+    wrapped = Wrapped(model.cpu()).eval()
+    rng = np.random.default_rng(cfg.seed)
+    background = torch.as_tensor(x[rng.choice(len(x), size=min(100, len(x)), replace=False)])
+    chosen = np.sort(rng.choice(len(x), size=min(opts.shap_samples, len(x)), replace=False))
+    explainer = shap.GradientExplainer(wrapped, background)
+    values = explainer.shap_values(torch.as_tensor(x[chosen]))
+    values = np.asarray(values).reshape(len(chosen), -1)
+    names = data.genomic_names + data.imaging_names
+    shap_df = pd.DataFrame(values, index=pd.Index([data.samples[k] for k in chosen], name="sample"), columns=names)
+    shap_df.reset_index().to_parquet(out / "shap_values.parquet", index=False)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shap.summary_plot(values, x[chosen], feature_names=names, show=False, max_display=20)
+    plt.gcf().set_size_inches(8, 7)
+    plt.tight_layout()
+    plt.savefig(out / "shap_summary.png", dpi=110)
+    plt.close("all")
+    top = pd.DataFrame({"feature": names, "mean_abs_shap": np.abs(values).mean(axis=0)})
+    top["kind"] = [n.split(":", 1)[0] if ":" in n else "tmb" for n in names]
+    top = top.sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
+    top.to_csv(out / "shap_top_features.tsv", sep="\t", index=False, float_format="%.6g")
+    return shap_df
+
+
+def trace(opts: FusionOptions, shap_df: pd.DataFrame, risk: pd.Series) -> pd.DataFrame:
+    """For the highest-risk explained patients: pathway -> genes -> variants behind their top genomic features."""
+    from oncorisk.pathways.genesets import load_gmt
+
+    sets = load_gmt(opts.gene_sets) if opts.gene_sets else {}
+    variants = pd.read_csv(opts.variants, sep="\t", keep_default_na=False) if opts.variants else None
+    rows = []
+    for sample in risk.loc[risk.index.isin(shap_df.index)].sort_values(ascending=False).index[:opts.explain_top]:
+        contrib = shap_df.loc[sample]
+        genomic = contrib[[c for c in contrib.index if c.startswith(("pathway:", "gene:"))]]
+        for feature, value in genomic.sort_values(ascending=False).head(3).items():
+            kind, name = feature.split(":", 1)
+            genes = sets.get(name, ("", []))[1] if kind == "pathway" else [name]
+            hits = pd.DataFrame()
+            if variants is not None:
+                hits = variants[(variants["sample"] == sample) & variants["gene"].isin(genes) & (variants["f_w"] > 0.1)]
+            if hits.empty:
+                rows.append(dict(sample=sample, risk=risk[sample], feature=feature, shap=value, gene="", variant="",
+                                 consequence=""))
+            for h in hits.itertuples():
+                rows.append(dict(sample=sample, risk=risk[sample], feature=feature, shap=value, gene=h.gene,
+                                 variant=f"{h.contig}:{h.pos}:{h.ref}>{h.alt} {h.hgvsp_short}".strip(),
+                                 consequence=h.consequence))
+    return pd.DataFrame(rows, columns=["sample", "risk", "feature", "shap", "gene", "variant", "consequence"])
+
+
+def run_fusion(opts: FusionOptions) -> dict:
+    from oncorisk.config import load_samples
+
+    sheet = load_samples(opts.samples, mode="germline", check_files=True)
+    data = assemble(sheet, opts.pathway_scores, opts.impact_matrix, opts.tmb, opts.embeddings, opts.max_genes,
+                    opts.gene_scores)
+    cfg = opts.train
+    mode = _check(data, cfg.folds)
+    xi = np.nan_to_num(data.imaging)
+    mask = data.has_imaging.astype(float)
+    cv = cross_validate(cfg, data.genomic, xi, mask, data.label if mode == "binary" else None, data.time, data.event)
+    oof = {m: v for m, v in cv["oof"].items() if m == "genomic" or xi.shape[1]}
+    rng = np.random.default_rng(cfg.seed)
+    metrics: dict = {"mode": mode, "n_samples": len(data.samples), "n_with_imaging": int(data.has_imaging.sum())}
+    if mode == "binary":
+        y = data.label
+        threshold = opts.threshold if opts.threshold is not None else youden_threshold(y, oof["fused" if "fused" in oof else "genomic"])
+        metrics["threshold"] = threshold
+        for m, score in oof.items():
+            thr = opts.threshold if opts.threshold is not None else youden_threshold(y, score)
+            point = binary_metrics(y, score, thr)
+            metrics[m] = {}
+            for name, value in point.items():
+                ci = bootstrap(lambda idx, name=name: binary_metrics(y[idx], score[idx], thr)[name]
+                               if len(np.unique(y[idx])) == 2 else None, len(y), rng, opts.bootstrap_rounds)
+                metrics[m][name] = dict(value=value, ci=list(ci))
+    else:
+        for m, score in oof.items():
+            ci = bootstrap(lambda idx, s=score: c_index(data.time[idx], data.event[idx], s[idx]), len(score), rng,
+                           opts.bootstrap_rounds)
+            metrics[m] = {"c_index": dict(value=c_index(data.time, data.event, score), ci=list(ci))}
+    risk = pd.Series(oof.get("fused", oof["genomic"]), index=data.samples)
+    with atomic_dir(opts.out) as tmp:
+        table = pd.DataFrame({"sample": data.samples, "risk": risk.to_numpy(), "fold": cv["fold"]})
+        if mode == "binary":
+            table["predicted_class"] = (table["risk"] >= metrics["threshold"]).astype(int)
+        for m in oof:
+            table[f"risk_{m}"] = oof[m]
+        table.to_csv(tmp / "risk.tsv", sep="\t", index=False, float_format="%.6g")
+        table[["sample", "fold"]].to_csv(tmp / "splits.tsv", sep="\t", index=False)
+        if mode == "binary":
+            _figures(tmp, data.label, oof, metrics["threshold"], metrics)
+        if opts.shap_samples > 0 and xi.shape[1]:
+            shap_df = explain(opts, data, cfg, mode, tmp)
+            trace(opts, shap_df, risk).to_csv(tmp / "top_risk_explanations.tsv", sep="\t", index=False,
+                                             float_format="%.4g")
+        metrics["config"] = asdict(cfg)
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True, default=float) + "\n")
+        (tmp / "run_info.json").write_text(json.dumps(dict(
+            oncorisk_version=__version__, stage="fusion", genomic_features=data.genomic_names,
+            imaging_dimensions=len(data.imaging_names)), indent=1) + "\n")
+    return metrics

@@ -1,0 +1,50 @@
+# Stage fusion: genomic features + imaging embeddings -> risk, metrics with CIs, SHAP (the final rule).
+
+
+rule risk_fusion:
+    input:
+        sheet=f"{RESULTS}/samples.validated.tsv",
+        pathways=f"{RESULTS}/pathways/pathway_scores.parquet",
+        genes=f"{RESULTS}/pathways/gene_scores.tsv",
+        matrix=f"{RESULTS}/impact/impact_matrix.parquet",
+        tmb=f"{RESULTS}/impact/tmb.tsv",
+        variants=f"{RESULTS}/impact/variants.tsv",
+        gene_sets=config["gene_sets"],
+    output:
+        risk=f"{RESULTS}/fusion/risk.tsv",
+        metrics=f"{RESULTS}/fusion/metrics.json",
+        roc=report(
+            f"{RESULTS}/fusion/roc.png", caption="../report/roc.rst", category="Fusion"
+        ),
+        calibration=report(
+            f"{RESULTS}/fusion/calibration.png",
+            caption="../report/calibration.rst",
+            category="Fusion",
+        ),
+        confusion=report(
+            f"{RESULTS}/fusion/confusion_matrix.png",
+            caption="../report/confusion.rst",
+            category="Fusion",
+        ),
+        shap=report(
+            f"{RESULTS}/fusion/shap_summary.png",
+            caption="../report/shap.rst",
+            category="Fusion",
+        ),
+    log:
+        f"{LOGS}/risk_fusion.log",
+    benchmark:
+        f"{BENCH}/risk_fusion.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.metrics),
+        options=fusion_options(),
+    shell:
+        "oncorisk fusion --samples {input.sheet} --pathway-scores {input.pathways} --gene-scores {input.genes} "
+        "--impact {input.matrix} --tmb {input.tmb} --variants {input.variants} --gene-sets {input.gene_sets} "
+        "{params.options} --out {params.out} > {log} 2>&1"
