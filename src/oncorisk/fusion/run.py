@@ -14,7 +14,7 @@ from oncorisk import __version__
 from oncorisk.errors import UserError
 from oncorisk.fusion.inputs import FusionData, assemble
 from oncorisk.fusion.metrics import binary_metrics, bootstrap, c_index, youden_threshold
-from oncorisk.fusion.train import TrainConfig, cross_validate, fit, predict
+from oncorisk.fusion.train import TrainConfig, cross_validate, fit
 from oncorisk.io.atomic import atomic_dir
 
 log = logging.getLogger(__name__)
