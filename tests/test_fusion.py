@@ -125,3 +125,28 @@ def test_bad_fusion_inputs(tmp_path):
     with pytest.raises(UserError, match="only 2 samples of class 0 for 5 folds"):
         run_fusion(FusionOptions(**opts))
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_survival_mode_uses_cox_and_reports_c_index(tmp_path):
+    m, _ = _chain(tmp_path, 1, null=False, shap_samples=0, outcome="survival")
+    assert m["mode"] == "survival"
+    c = m["fused"]["c_index"]
+    assert 0.5 < c["value"] < 1 and c["ci"][0] <= c["value"] <= c["ci"][1]
+    assert m["genomic"]["c_index"]["value"] > 0.45
+
+
+def test_embeddings_in_other_formats(tmp_path):
+    import h5py
+
+    from oncorisk.fusion.inputs import load_embedding
+
+    v = np.arange(4, dtype=float)
+    torch.save(torch.tensor(v), tmp_path / "e.pt")
+    pd.DataFrame([v]).to_csv(tmp_path / "e.csv", header=False, index=False)
+    with h5py.File(tmp_path / "e.h5", "w") as fh:
+        fh["embedding"] = v
+    for name in ("e.pt", "e.csv", "e.h5"):
+        assert np.allclose(load_embedding(tmp_path / name), v), name
+    with pytest.raises(UserError, match="not supported"):
+        load_embedding(tmp_path / "e.txt")

@@ -165,6 +165,7 @@ def cmd_fusion(args: argparse.Namespace) -> int:
                          impact_matrix=args.impact, tmb=args.tmb, embeddings=args.embeddings, variants=args.variants,
                          gene_sets=args.gene_sets, gene_scores=args.gene_scores, max_genes=args.max_genes,
                          threshold=args.threshold, bootstrap_rounds=args.bootstrap, shap_samples=args.shap_samples,
+                         outcome=args.outcome,
                          train=TrainConfig(strategy=args.strategy, hidden=args.hidden, folds=args.folds,
                                            seed=args.seed, device=args.device))
     m = run_fusion(opts)
@@ -290,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embeddings", help="one table of all embeddings (sample column + dimensions), instead of the sheet's paths")
     p.add_argument("--variants", help="variants.tsv from impact: traces top-risk patients to their variants")
     p.add_argument("--gene-sets", help="GMT: pathway members, for the traces")
+    p.add_argument("--outcome", choices=["auto", "label", "survival"], default="auto",
+                   help="auto: the binary label when given, else survival (time/event, Cox)")
     p.add_argument("--strategy", choices=["gated", "concat", "weighted"], default="gated")
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--folds", type=int, default=5)

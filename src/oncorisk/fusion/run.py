@@ -37,12 +37,19 @@ class FusionOptions:
     bootstrap_rounds: int = 1000
     shap_samples: int = 100
     explain_top: int = 5
+    outcome: str = "auto"  # auto (label when given, else survival) | label | survival
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def _check(data: FusionData, folds: int) -> str:
+def _check(data: FusionData, folds: int, outcome: str = "auto") -> str:
     """'binary' or 'survival'; stop on data that cannot be cross-validated."""
     n = len(data.samples)
+    if outcome == "survival":
+        if data.time is None:
+            raise UserError("sample sheet: columns time and event: survival mode needs both for every sample")
+        data.label = None
+    elif outcome == "label" and data.label is None:
+        raise UserError("sample sheet: column label: missing: give a 0/1 label for every sample, or use survival mode")
     if data.label is not None:
         classes, counts = np.unique(data.label, return_counts=True)
         if len(classes) < 2:
@@ -197,7 +204,7 @@ def run_fusion(opts: FusionOptions) -> dict:
     data = assemble(sheet, opts.pathway_scores, opts.impact_matrix, opts.tmb, opts.embeddings, opts.max_genes,
                     opts.gene_scores)
     cfg = opts.train
-    mode = _check(data, cfg.folds)
+    mode = _check(data, cfg.folds, opts.outcome)
     xi = np.nan_to_num(data.imaging)
     mask = data.has_imaging.astype(float)
     cv = cross_validate(cfg, data.genomic, xi, mask, data.label if mode == "binary" else None, data.time, data.event)
