@@ -47,22 +47,15 @@ def main() -> int:
     import shap
     import torch
 
+    from oncorisk.fusion.run import shap_wrapper
     from oncorisk.fusion.train import fit
 
     idx = np.arange(n)
     model, _ = fit(cfg, xg, xi, mask, y, None, None, idx[: int(0.8 * n)], idx[int(0.8 * n):], "fused", 1)
     x = np.concatenate([xg, xi], axis=1).astype(np.float32)
 
-    class Wrapped(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, v):
-            return self.m(v[:, :dg], v[:, dg:], torch.ones(len(v))).unsqueeze(-1)
-
     t = time.perf_counter()
-    explainer = shap.GradientExplainer(Wrapped(model).eval(), torch.as_tensor(x[:100]))
+    explainer = shap.GradientExplainer(shap_wrapper(model, dg), torch.as_tensor(x[:100]))
     values = np.asarray(explainer.shap_values(torch.as_tensor(x[100:200]))).reshape(100, -1)
     print(f"SHAP (GradientExplainer) for 100 samples x {dg + di} features: {time.perf_counter() - t:.1f} s; "
           f"top feature indices {np.argsort(-np.abs(values).mean(axis=0))[:5].tolist()} (0-19 genomic and "

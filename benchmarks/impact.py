@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,9 @@ import pandas as pd
 import pysam
 
 from oncorisk import __version__
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -118,20 +120,6 @@ def write_vcf(d: Path, rng, n: int, seqs) -> None:
     pysam.tabix_compress(str(d / "v.vcf"), str(d / "v.vcf.gz"), force=True)
     pysam.tabix_index(str(d / "v.vcf.gz"), preset="vcf", force=True)
     (d / "v.vcf").unlink()
-
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of a command, via GNU time when present."""
-    if shutil.which("/usr/bin/time") or Path("/usr/bin/time").exists():
-        t0 = time.perf_counter()
-        res = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-        if res.returncode != 0:
-            raise RuntimeError(f"{cmd[0]} failed: {res.stderr[-2000:]}")
-        return wall, int(res.stderr.strip().splitlines()[-1]) / 1024
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - t0, float("nan")
 
 
 def speed(args) -> None:

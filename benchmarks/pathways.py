@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +30,11 @@ import pandas as pd
 
 from oncorisk import __version__
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    res = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if res.returncode != 0:
-        raise RuntimeError(res.stderr[-3000:])
-    return wall, int(res.stderr.strip().splitlines()[-1]) / 1024
 
 
 def scale(args) -> None:

@@ -116,6 +116,21 @@ def _figures(out: Path, y, oof: dict, threshold: float, metrics: dict) -> None:
     plt.close(fig)
 
 
+def shap_wrapper(model, n_genomic: int):
+    """The fused model as one function of [genomic | imaging] columns (all images present), for SHAP."""
+    import torch
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, z):
+            return self.m(z[:, :n_genomic], z[:, n_genomic:], torch.ones(len(z))).unsqueeze(-1)
+
+    return Wrapped().eval()
+
+
 def explain(opts: FusionOptions, data: FusionData, cfg: TrainConfig, mode: str, out: Path) -> pd.DataFrame:
     """SHAP values (GradientExplainer) of a fused model fitted on all samples; beeswarm plot; global ranking."""
     import shap
@@ -136,15 +151,7 @@ def explain(opts: FusionOptions, data: FusionData, cfg: TrainConfig, mode: str, 
     x = np.concatenate([g, i], axis=1).astype(np.float32)
     ng = g.shape[1]
 
-    class Wrapped(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, z):
-            return self.m(z[:, :ng], z[:, ng:], torch.ones(len(z))).unsqueeze(-1)
-
-    wrapped = Wrapped(model.cpu()).eval()
+    wrapped = shap_wrapper(model.cpu(), ng)
     rng = np.random.default_rng(cfg.seed)
     background = torch.as_tensor(x[rng.choice(len(x), size=min(100, len(x)), replace=False)])
     chosen = np.sort(rng.choice(len(x), size=min(opts.shap_samples, len(x)), replace=False))

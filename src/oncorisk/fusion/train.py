@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import numpy as np
 
 from oncorisk.fusion.model import FusionNet, cox_loss
+from oncorisk.repro import pick_device, seed_everything
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,6 @@ class TrainConfig:
     device: str = "auto"
 
 
-def seed_all(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def device_of(name: str):
-    import torch
-
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
-
-
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     mu = np.nanmean(train, axis=0) if len(train) else 0
     sd = np.nanstd(train, axis=0) if len(train) else 1
@@ -51,8 +36,8 @@ def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.n
     """Train one model on rows ``tr`` with early stopping on rows ``va``; returns (model, scalers)."""
     import torch
 
-    seed_all(seed)
-    dev = device_of(cfg.device)
+    seed_everything(seed)
+    dev = pick_device(cfg.device)
     g_tr, g_va = _standardise(xg[tr], xg[va])
     i_tr, i_va = _standardise(xi[tr], xi[va]) if xi.shape[1] else (xi[tr], xi[va])
     gd = xg.shape[1] if modality in ("fused", "genomic") else 0
@@ -100,7 +85,7 @@ def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.n
 def predict(model, scalers, xg, xi, mask, cfg: TrainConfig) -> np.ndarray:
     import torch
 
-    dev = device_of(cfg.device)
+    dev = pick_device(cfg.device)
     g = _standardise(scalers[0], xg)[1]
     i = _standardise(scalers[1], xi)[1] if xi.shape[1] else xi
     with torch.no_grad():

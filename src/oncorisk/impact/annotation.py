@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from oncorisk.errors import UserError
+from oncorisk.io.intervals import merge_intervals
 
 _ATTR_GTF = re.compile(r'(\S+) "([^"]*)"')
 _PARENT = re.compile(r"Parent=([^;]+)")
@@ -64,16 +65,9 @@ class Annotation:
         total = 0
         for c in np.unique(self.contig):
             tx = np.flatnonzero(self.contig == c)
-            segs = sorted((int(self.cds_start[j]), int(self.cds_end[j]))
-                          for t in tx for j in range(self.cds_off[t], self.cds_off[t + 1]))
-            cur_a = cur_b = -1
-            for a, b in segs:
-                if a > cur_b:
-                    total += max(0, cur_b - cur_a)
-                    cur_a, cur_b = a, b
-                else:
-                    cur_b = max(cur_b, b)
-            total += max(0, cur_b - cur_a)
+            segs = [(int(self.cds_start[j]), int(self.cds_end[j]))
+                    for t in tx for j in range(self.cds_off[t], self.cds_off[t + 1])]
+            total += sum(b - a for a, b in merge_intervals(segs))
         return total
 
 
@@ -181,24 +175,14 @@ def load_annotation(path: str | Path) -> Annotation:
     return _to_arrays(str(path), ids, tx, exons, cds, stops)
 
 
-def _merge(segs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[list[int]] = []
-    for a, b in sorted(segs):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
 def _to_arrays(path, ids, tx, exons, cds, stops) -> Annotation:
     ex_s, ex_e, ex_off = [], [], [0]
     cd_s, cd_e, cd_off = [], [], [0]
     rows = []
     for tid in ids:
         t = tx[tid]
-        ex = _merge([(a, b) for _, _, a, b in exons[tid]])
-        cs = _merge([(a, b) for _, _, a, b in cds.get(tid, [])] + [(a, b) for _, _, a, b in stops.get(tid, [])])
+        ex = merge_intervals([(a, b) for _, _, a, b in exons[tid]])
+        cs = merge_intervals([(a, b) for _, _, a, b in cds.get(tid, [])] + [(a, b) for _, _, a, b in stops.get(tid, [])])
         ex_s += [a for a, _ in ex]
         ex_e += [b for _, b in ex]
         ex_off.append(len(ex_s))

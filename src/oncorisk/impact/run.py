@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -20,6 +19,7 @@ from oncorisk.impact.inputs import VariantTable, parse_vcf_argument, read_maf, r
 from oncorisk.impact.scores import Weights, protein_position
 from oncorisk.impact.terms import IMPACT, NONSYNONYMOUS
 from oncorisk.io.atomic import atomic_dir
+from oncorisk.io.intervals import read_bed, sha256, total_size
 
 log = logging.getLogger(__name__)
 
@@ -320,34 +320,6 @@ def write_tsv(cols: dict[str, np.ndarray], columns: list[str], path: Path) -> No
         pacsv.write_csv(table, fh, pacsv.WriteOptions(delimiter="\t", quoting_style="none", include_header=False))
 
 
-def _bed_size(path: str) -> int:
-    by: dict[str, list] = {}
-    for line in Path(path).read_text().splitlines():
-        if not line.strip() or line.startswith(("#", "track", "browser")):
-            continue
-        c, a, b = line.split("\t")[:3]
-        by.setdefault(c, []).append((int(a), int(b)))
-    total = 0
-    for items in by.values():
-        cur_a = cur_b = -1
-        for a, b in sorted(items):
-            if a > cur_b:
-                total += max(0, cur_b - cur_a)
-                cur_a, cur_b = a, b
-            else:
-                cur_b = max(cur_b, b)
-        total += max(0, cur_b - cur_a)
-    return total
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def run_impact(opts: ImpactOptions) -> dict:
     """Run the stage and write its outputs into ``opts.out`` (atomically). Returns a summary."""
     if not opts.vcfs and not opts.maf:
@@ -370,7 +342,7 @@ def run_impact(opts: ImpactOptions) -> dict:
     genes = sorted(set(ann.gene_name.tolist()) | hit_genes) if ann is not None else sorted(hit_genes)
     matrix = impact_matrix(variants, genes, samples)
     if opts.callable_bed:
-        callable_mb, source = _bed_size(opts.callable_bed) / 1e6, f"BED {opts.callable_bed}"
+        callable_mb, source = total_size(read_bed(opts.callable_bed)) / 1e6, f"BED {opts.callable_bed}"
     elif opts.callable_mb is not None:
         callable_mb, source = float(opts.callable_mb), "given (--callable-mb)"
     elif ann is not None:
@@ -390,7 +362,7 @@ def run_impact(opts: ImpactOptions) -> dict:
             tmp / "skipped.tsv", sep="\t", index=False)
         info = dict(
             oncorisk_version=__version__, stage="impact",
-            inputs={str(p): _sha256(str(p)) for p in [parse_vcf_argument(v)[1] for v in opts.vcfs]
+            inputs={str(p): sha256(p) for p in [parse_vcf_argument(v)[1] for v in opts.vcfs]
                     + [x for x in (opts.maf, opts.gtf, opts.ref) if x]},
             options=dict(transcript_choice=opts.transcript_choice, use_existing=opts.use_existing,
                          chrom_alias=opts.chrom_alias, ref_mismatch=opts.ref_mismatch,

@@ -10,10 +10,11 @@ is chosen as auto | cpu | cuda.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 
 import numpy as np
+
+from oncorisk.repro import pick_device, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +36,6 @@ class GnnConfig:
     folds: int = 5
     seed: int = 1
     device: str = "auto"
-
-
-def seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def pick_device(name: str):
-    import torch
-
-    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 def build_model(cfg: GnnConfig, in_channels: int):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from oncorisk import __version__
 from oncorisk.errors import UserError
 from oncorisk.pathways.gnn import GnnConfig
 from oncorisk.io.atomic import atomic_dir
+from oncorisk.io.intervals import read_bed, sha256
 from oncorisk.pathways.genesets import load_gmt
 from oncorisk.pathways.network import Network, load_edge_list, load_hotnet2, load_string
 from oncorisk.pathways.scoring import gene_features, propagate, rank_pathways, sample_pathway_scores, zscore
@@ -103,21 +103,10 @@ def gene_lengths_kb(gtf: str | None, callable_bed: str | None = None) -> dict[st
 
 def _callable_prefix(bed: str):
     """covered(contig, x): callable bases before x, from merged BED intervals."""
-    by: dict[str, list] = {}
-    for line in Path(bed).read_text().splitlines():
-        if line.strip() and not line.startswith(("#", "track", "browser")):
-            c, a, b = line.split("\t")[:3]
-            by.setdefault(c, []).append((int(a), int(b)))
     merged = {}
-    for c, items in by.items():
-        out: list[list[int]] = []
-        for a, b in sorted(items):
-            if out and a <= out[-1][1]:
-                out[-1][1] = max(out[-1][1], b)
-            else:
-                out.append([a, b])
-        starts = np.array([a for a, _ in out])
-        ends = np.array([b for _, b in out])
+    for c, items in read_bed(bed).items():
+        starts = np.array([a for a, _ in items])
+        ends = np.array([b for _, b in items])
         merged[c] = (starts, ends, np.concatenate(([0], np.cumsum(ends - starts))))
 
     def covered(contig: str, x: int) -> int:
@@ -259,7 +248,7 @@ def run_pathways(opts: PathwayOptions) -> dict:
             network=net.report | dict(cohort_genes_absent=len(absent), network_genes_not_in_cohort=len(isolated),
                                       mutated_genes_absent=hit_absent[:50]),
             gene_sets=len(sets), tested=int(ranking["p"].notna().sum()), metrics=metrics,
-            inputs={p: hashlib.sha256(Path(p).read_bytes()).hexdigest()
+            inputs={p: sha256(p)
                     for p in (opts.impact, opts.gene_sets, opts.network) if p},
         )
         if metrics:

@@ -12,7 +12,6 @@ Latent model (documented in docs/simulator.md):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ import pysam
 from oncorisk import __version__
 from oncorisk.config import default_config
 from oncorisk.io.atomic import atomic_dir
+from oncorisk.io.intervals import sha256
 from oncorisk.simulate.genome import GeneModel, build_genome, gtf_lines, load_catalogue, panel_intervals, write_fasta
 from oncorisk.simulate.profile import ErrorProfile
 from oncorisk.simulate.reads import LibraryParams, write_bam
@@ -83,14 +83,6 @@ def patient_ids(n: int) -> list[str]:
     """Patient ids P0001, P0002, ... (zero-padded to at least 4 digits)."""
     width = max(4, len(str(n)))
     return [f"P{i + 1:0{width}d}" for i in range(n)]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _gene_at(models: list[GeneModel], contig: str, pos: int) -> str:
@@ -286,7 +278,7 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
         oncorisk_version=__version__, config=asdict(cfg),
         reads={Path(j[0]).name: s for j, s in zip(jobs, bam_stats)},
         genes=len(models), panel_bp=sum(b - a for _, a, b in panel),
-        files={str(p.relative_to(out)): _sha256(p) for p in files},
+        files={str(p.relative_to(out)): sha256(p) for p in files},
     )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest

@@ -330,14 +330,10 @@ def gtf_lines(models: list[GeneModel], source: str = "oncorisk_sim") -> list[str
 
 def panel_intervals(models: list[GeneModel], padding: int, contig_lengths: dict[str, int]) -> list[tuple[str, int, int]]:
     """Merged capture targets: every exon plus ``padding`` bp on each side (0-based half-open)."""
-    raw = sorted(
-        (m.contig, max(0, a - padding), min(contig_lengths[m.contig], b + padding)) for m in models for a, b in m.exons
-    )
-    merged: list[list] = []
-    for c, a, b in raw:
-        if merged and merged[-1][0] == c and a <= merged[-1][2]:
-            merged[-1][2] = max(merged[-1][2], b)
-        else:
-            merged.append([c, a, b])
-    order = {c: i for i, c in enumerate(contig_lengths)}
-    return sorted(((c, a, b) for c, a, b in merged), key=lambda t: (order[t[0]], t[1]))
+    from oncorisk.io.intervals import merge_intervals
+
+    by: dict[str, list[tuple[int, int]]] = {}
+    for m in models:
+        for a, b in m.exons:
+            by.setdefault(m.contig, []).append((max(0, a - padding), min(contig_lengths[m.contig], b + padding)))
+    return [(c, a, b) for c in contig_lengths for a, b in merge_intervals(by.get(c, []))]

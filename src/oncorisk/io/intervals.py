@@ -1,0 +1,42 @@
+"""Interval helpers shared by the stages: merging, BED reading, sizes, and file checksums."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def merge_intervals(items) -> list[tuple[int, int]]:
+    """Sorted, merged half-open intervals (overlapping or touching ones joined)."""
+    out: list[list[int]] = []
+    for a, b in sorted(items):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def read_bed(path: str | Path) -> dict[str, list[tuple[int, int]]]:
+    """Merged intervals of a BED file by contig (header, track and browser lines skipped)."""
+    by: dict[str, list[tuple[int, int]]] = {}
+    for line in Path(path).read_text().splitlines():
+        if not line.strip() or line.startswith(("#", "track", "browser")):
+            continue
+        c, a, b = line.split("\t")[:3]
+        by.setdefault(c, []).append((int(a), int(b)))
+    return {c: merge_intervals(v) for c, v in by.items()}
+
+
+def total_size(intervals: dict[str, list[tuple[int, int]]]) -> int:
+    """Bases covered by merged intervals."""
+    return sum(b - a for items in intervals.values() for a, b in items)
+
+
+def sha256(path: str | Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
