@@ -372,15 +372,14 @@ def test_vectorised_path_agrees_with_exact_path(small_cohort):
             alts.append(a)
         table = annotator.annotate(contig, seq, np.array(starts), refs, alts)
         assert len(table) > len(pos)
-        n_vectorised = 0
+        compared = 0
         for e in table.effects():
+            if e.terms[0] in ("upstream_gene_variant", "downstream_gene_variant"):
+                continue  # outside the transcript: the exact path is never asked about these
             exact = annotator.classify(e.var, e.tx, seq, starts[e.var], refs[e.var], alts[e.var])
-            if exact.terms != e.terms or exact.hgvsp_short != e.hgvsp_short:
-                # upstream/downstream pairs are never sent to the exact path; they must be outside the transcript
-                assert e.terms[0] in ("upstream_gene_variant", "downstream_gene_variant"), (e, exact)
-            else:
-                n_vectorised += 1
-        assert n_vectorised > 0.5 * len(table)
+            assert (exact.terms, exact.hgvsp_short) == (e.terms, e.hgvsp_short), (e, exact)
+            compared += 1
+        assert compared > 1000
 
 
 @pytest.mark.realdata

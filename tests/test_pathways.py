@@ -88,12 +88,12 @@ def test_perturbed_pathways_lead_and_null_mode_is_calibrated(tmp_path):
     for seed in (2, 3):
         r = _run_cohort(tmp_path, seed, null=False)
         assert set(r["pathway"].head(2)) == {"PI3K-Akt", "MAPK"}
-        assert r.loc[r["pathway"] == "PI3K-Akt", "q"].item() < 0.05
+        assert (r["q"].head(2) < 0.05).all(), r.head(3)
     significant = [bool((_run_cohort(tmp_path, seed, null=True)["q"] < 0.05).any()) for seed in range(11, 16)]
     assert sum(significant) <= 1, significant
     out = tmp_path / "pw2"
     scores = pd.read_parquet(out / "pathway_scores.parquet").set_index("sample")
-    assert scores.shape == (200, 10) and (scores >= 0).all().all()
+    assert scores.shape == (200, 15) and (scores >= 0).all().all()
     genes = pd.read_csv(out / "gene_scores.tsv", sep="\t").set_index("gene")
     assert genes["evidence_z"].idxmax() in {"PIK3CA", "AKT1", "KRAS", "NRAS", "HRAS", "BRAF", "PTEN", "MAP2K1", "PIK3R1"}
 
@@ -143,7 +143,7 @@ def test_gnn_beats_frequency_and_hotnet2_baselines_on_held_out_genes(tmp_path):
                                 callable=str(sim / "panel.bed"), labels=str(sim / "known_cancer_genes.tsv"),
                                 out=str(tmp_path / "pw"), seed=2))
     m = json.loads((tmp_path / "pw" / "gnn_metrics.json").read_text())
-    assert m["positives"] == 14 and m["labelled_genes"] == 108
+    assert m["positives"] == 14 and m["labelled_genes"] == 270
     gnn = m["pooled"]["gnn"]["auprc"]
     assert gnn > m["pooled"]["mutation_frequency"]["auprc"] + 0.2
     assert gnn > m["pooled"]["hotnet2_propagation"]["auprc"] + 0.2

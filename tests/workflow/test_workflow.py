@@ -29,7 +29,7 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     import pandas as pd
 
     matrix = pd.read_parquet(tmp_path / "results" / "mini" / "impact" / "impact_matrix.parquet").set_index("gene")
-    assert matrix.shape == (108, 40) and list(matrix.columns) == [f"P{i:04d}" for i in range(1, 41)]
+    assert matrix.shape == (270, 40) and list(matrix.columns) == [f"P{i:04d}" for i in range(1, 41)]
     import pysam
 
     n_drivers = 0
@@ -43,7 +43,7 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     risk = pd.read_csv(tmp_path / "results" / "mini" / "fusion" / "risk.tsv", sep="\t")
     assert len(risk) == 40 and risk["risk"].notna().all()
     ranking = pd.read_csv(tmp_path / "results" / "mini" / "pathways" / "pathway_ranking.tsv", sep="\t")
-    assert len(ranking) == 10 and ranking["q"].between(0, 1).all()
+    assert len(ranking) == 15 and ranking["q"].between(0, 1).all()
     again = subprocess.run([*cmd, "-n"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     report = subprocess.run([*cmd[:-2], "--report", "report.html"], cwd=tmp_path, capture_output=True, text=True)

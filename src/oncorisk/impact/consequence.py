@@ -499,7 +499,7 @@ class Annotator:
         if "*" in ref_aa and "*" not in alt_aa:
             terms.add("stop_lost")
             stop_pos = k0 + ref_aa.index("*") + 1
-            ext = translate(new[3 * (stop_pos - 1) :])
+            ext = translate(new[3 * (stop_pos - 1) :]) or "X"  # X: the change runs past the annotated CDS
             nxt = ext.find("*")
             tail = f"extTer{nxt}" if nxt > 0 else "extTer?"
             return Effect(var, t, tuple(terms), f"p.Ter{stop_pos}{AA3[ext[0]]}{tail}", f"p.*{stop_pos}{ext[0]}ext*", stop_pos, codons)

@@ -85,10 +85,11 @@ def read_tsv_comments(path: Path) -> list[dict]:
 
 
 def load_catalogue() -> tuple[list[GeneInfo], dict[str, list[Hotspot]]]:
-    """Load the bundled gene catalogue and hotspot table."""
+    """Load the bundled gene catalogue (cancer genes, then background housekeeping genes) and hotspot table."""
     genes = [
         GeneInfo(r["gene"], r["role"], int(r["protein_length"]), None if r["driver_pathway"] == "-" else r["driver_pathway"])
-        for r in read_tsv_comments(resource_path("genes", "cancer_genes.tsv"))
+        for table in ("cancer_genes.tsv", "background_genes.tsv")
+        for r in read_tsv_comments(resource_path("genes", table))
     ]
     hotspots: dict[str, list[Hotspot]] = {}
     for r in read_tsv_comments(resource_path("genes", "hotspots.tsv")):
