@@ -161,3 +161,21 @@ def test_gpml_interactions_become_gene_pairs():
     edges = {tuple(sorted(e)) for e in gpml_edges(path)}
     genes = {g for e in edges for g in e}
     assert len(edges) > 500 and {"PIK3CA", "AKT1", "PIK3R1"} <= genes
+
+
+def test_string_and_hotnet2_networks(tmp_path):
+    from oncorisk.pathways.network import load_hotnet2, load_string
+
+    (tmp_path / "links.txt").write_text("protein1 protein2 combined_score\n9606.P1 9606.P2 900\n9606.P2 9606.P3 400\n"
+                                        "9606.P1 9606.P9 950\n")
+    (tmp_path / "info.txt").write_text("#string_protein_id\tpreferred_name\n9606.P1\tKRAS\n9606.P2\tBRAF\n9606.P3\tMAP2K1\n")
+    net = load_string(tmp_path / "links.txt", tmp_path / "info.txt", min_score=700)
+    assert net.genes == ["BRAF", "KRAS"] and net.graph["KRAS"]["BRAF"]["weight"] == 0.9  # 400 is below the cut-off
+    assert net.report["unmapped_proteins"] == 1  # P9 has no name
+    (tmp_path / "index.txt").write_text("1 KRAS\n2 BRAF\n3 MAP2K1\n")
+    (tmp_path / "edges.txt").write_text("1 2\n2 3 0.5\n")
+    net = load_hotnet2(tmp_path / "index.txt", tmp_path / "edges.txt")
+    assert net.graph.number_of_edges() == 2 and net.graph["BRAF"]["MAP2K1"]["weight"] == 0.5
+    (tmp_path / "bad_edges.txt").write_text("1 7\n")
+    with pytest.raises(UserError, match="indices present in"):
+        load_hotnet2(tmp_path / "index.txt", tmp_path / "bad_edges.txt")
