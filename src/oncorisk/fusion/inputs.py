@@ -61,10 +61,24 @@ def load_embedding(path: str | Path) -> np.ndarray:
 def load_embedding_table(path: str | Path) -> pd.DataFrame:
     """All embeddings in one table (CSV/TSV/Parquet) with a `sample` column and one column per dimension."""
     path = Path(path)
-    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
+    try:
+        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(
+            path, sep="\t" if path.suffix == ".tsv" else ",", dtype={"sample": str}, keep_default_na=False)
+    except Exception as exc:  # noqa: BLE001 - any reader error becomes one line
+        raise UserError(f"{path}: not a readable embedding table ({str(exc).splitlines()[0]}): give a table with a "
+                        f"sample column and one numeric column per dimension") from None
     if "sample" not in df.columns:
         raise UserError(f"{path}: no 'sample' column: an embedding table needs sample + one column per dimension")
-    return df.set_index("sample").astype(float)
+    dup = df["sample"][df["sample"].duplicated()]
+    if len(dup):
+        raise UserError(f"{path}: column sample: bad value {dup.iloc[0]!r}: duplicate sample: one row per sample")
+    df = df.set_index("sample")
+    try:
+        return df.astype(float)
+    except (ValueError, TypeError):
+        bad = next(c for c in df.columns if pd.to_numeric(df[c], errors="coerce").isna().any())
+        value = df[bad][pd.to_numeric(df[bad], errors="coerce").isna()].iloc[0]
+        raise UserError(f"{path}: column {bad!r}: bad value {value!r}: every dimension must be a number") from None
 
 
 def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | None, embeddings: str | None,

@@ -19,12 +19,24 @@ def merge_intervals(items) -> list[tuple[int, int]]:
 
 def read_bed(path: str | Path) -> dict[str, list[tuple[int, int]]]:
     """Merged intervals of a BED file by contig (header, track and browser lines skipped)."""
+    from oncorisk.errors import UserError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: BED file not found: give an existing BED (chrom, start, end; tab-separated)")
     by: dict[str, list[tuple[int, int]]] = {}
-    for line in Path(path).read_text().splitlines():
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         if not line.strip() or line.startswith(("#", "track", "browser")):
             continue
-        c, a, b = line.split("\t")[:3]
-        by.setdefault(c, []).append((int(a), int(b)))
+        f = line.split("\t")
+        try:
+            a, b = int(f[1]), int(f[2])
+        except (IndexError, ValueError):
+            raise UserError(f"{path}: line {n}: {line[:40]!r} is not a BED record: give chrom, start, end "
+                            f"(0-based, tab-separated)") from None
+        if a < 0 or b < a:
+            raise UserError(f"{path}: line {n}: start {a} and end {b}: need 0 <= start <= end")
+        by.setdefault(f[0], []).append((a, b))
     return {c: merge_intervals(v) for c, v in by.items()}
 
 
