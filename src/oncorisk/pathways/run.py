@@ -136,14 +136,6 @@ def load_labels(path: str, genes: set[str]) -> pd.Series:
     return df.set_index("gene")["label"].astype(int)
 
 
-def _auprc_auroc(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    if len(np.unique(y)) < 2:
-        return float("nan"), float("nan")
-    return float(average_precision_score(y, score)), float(roc_auc_score(y, score))
-
-
 def _figures(out: Path, ranking: pd.DataFrame, net: Network, scores: pd.Series) -> None:
     import matplotlib
 
@@ -200,13 +192,14 @@ def run_pathways(opts: PathwayOptions) -> dict:
                     len(hit_absent), ", ".join(hit_absent[:5]))
     isolated = sorted(g for g in net.genes if g not in cohort_genes)
     feats = gene_features(matrix, net.genes, gene_lengths_kb(opts.gtf, opts.callable))
-    propagated = propagate(net.adjacency(), np.clip(feats["evidence_z"].to_numpy(), 0, None))
-    feats["degree"] = net.degree()
+    adjacency, degree = net.adjacency(), net.degree()
+    propagated = propagate(adjacency, np.clip(feats["evidence_z"].to_numpy(), 0, None))
+    feats["degree"] = degree
     feats["propagation_score"] = propagated
     feats["gene_score"] = zscore(propagated)
     hit = (feats["frac_samples_hit"] > 0).to_numpy()
     rng = np.random.default_rng(opts.seed)
-    ranking = rank_pathways(feats["evidence_z"].to_numpy(), net.genes, net.degree(), feats["exon_kb"].to_numpy(),
+    ranking = rank_pathways(feats["evidence_z"].to_numpy(), net.genes, degree, feats["exon_kb"].to_numpy(),
                             sets, hit, rng, opts.permutations, opts.min_size)
     per_sample = sample_pathway_scores(matrix, sets, feats["evidence_z"])
     metrics: dict = {}
@@ -220,10 +213,11 @@ def run_pathways(opts: PathwayOptions) -> dict:
         # peers: raw mutation frequency, and HotNet2-style diffusion of mutation frequency; plus our own
         # non-GNN score (diffusion of the length-adjusted evidence), reported for comparison
         baselines = {"mutation_frequency": feats["frac_samples_hit"].to_numpy(),
-                     "hotnet2_propagation": propagate(net.adjacency(), feats["frac_samples_hit"].to_numpy()),
+                     "hotnet2_propagation": propagate(adjacency, feats["frac_samples_hit"].to_numpy()),
                      "evidence_propagation": feats["propagation_score"].to_numpy()}
+        gnn_config = opts.gnn or GnnConfig(seed=opts.seed)
         try:
-            cv = cross_validate(opts.gnn or GnnConfig(seed=opts.seed), feats[list(FEATURES)].to_numpy(dtype=float),
+            cv = cross_validate(gnn_config, feats[list(FEATURES)].to_numpy(dtype=float),
                                 ei, ew, labelled, y, baselines)
         except ValueError as exc:
             raise UserError(f"{opts.labels}: {exc}") from None
@@ -231,7 +225,7 @@ def run_pathways(opts: PathwayOptions) -> dict:
         feats.loc[labels.index, "gnn_score"] = cv["held_out"]
         metrics = dict(labelled_genes=int(len(y)), positives=int(y.sum()), folds=cv["folds"], pooled=cv["pooled"],
                        mean_fold_auprc=cv["mean_fold_auprc"], device=cv["device"],
-                       model=(opts.gnn or GnnConfig(seed=opts.seed)).__dict__)
+                       model=gnn_config.__dict__)
         log.info("held-out AUPRC: GNN %.3f, mutation frequency %.3f, HotNet2-style propagation %.3f, "
                  "evidence propagation %.3f", *(cv["pooled"][k]["auprc"] for k in
                                                ("gnn", "mutation_frequency", "hotnet2_propagation", "evidence_propagation")))

@@ -31,7 +31,7 @@ from oncorisk.simulate.profile import ErrorProfile
 from oncorisk.simulate.reads import LibraryParams, write_bam
 from oncorisk.simulate.variants import (
     GERMLINE_INFO, GT_FORMAT, SOMATIC_FORMAT, SOMATIC_INFO, Occupancy, Variant, genotype_patient, germline_pool,
-    germline_records, hotspot_variant, random_indel, random_snv, somatic_records, truncating_variant, write_vcf,
+    germline_records, hotspot_variant, random_indel, random_snv, somatic_records, truncating_variant, vaf_ccf, write_vcf,
 )
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,8 @@ def simulate_patient(rng, cfg: SimulationConfig, contigs, models, hotspots, targ
         else:
             hits[pathway] = False
             continue
-        v = Variant(v.contig, v.pos, v.ref, v.alt, hap=int(rng.integers(0, 2)) + 1, ccf=1.0, vaf=purity / 2,
+        ccf, vaf = vaf_ccf(rng, purity, clonal=True)
+        v = Variant(v.contig, v.pos, v.ref, v.alt, hap=int(rng.integers(0, 2)) + 1, ccf=ccf, vaf=vaf,
                     gene=v.gene, driver=pathway, protein_change=v.protein_change)
         occ.take(v)
         somatic.append(v)
@@ -154,9 +155,8 @@ def simulate_patient(rng, cfg: SimulationConfig, contigs, models, hotspots, targ
         else:
             continue
         clonal = rng.random() < CLONAL_FRACTION
-        min_ccf = min(1.0, 0.1 / purity)
-        ccf = 1.0 if clonal else float(rng.uniform(min_ccf, 1.0))
-        v = Variant(v.contig, v.pos, v.ref, v.alt, hap=int(rng.integers(0, 2)) + 1, ccf=ccf, vaf=purity * ccf / 2,
+        ccf, vaf = vaf_ccf(rng, purity, clonal)
+        v = Variant(v.contig, v.pos, v.ref, v.alt, hap=int(rng.integers(0, 2)) + 1, ccf=ccf, vaf=vaf,
                     gene=_gene_at(models, contig, v.pos))
         occ.take(v)
         somatic.append(v)

@@ -155,7 +155,7 @@ def genotype_patient(rng: np.random.Generator, pool: list[tuple[Variant, float]]
     return out
 
 
-def _vaf_ccf(rng: np.random.Generator, purity: float, clonal: bool) -> tuple[float, float]:
+def vaf_ccf(rng: np.random.Generator, purity: float, clonal: bool) -> tuple[float, float]:
     """Cancer-cell fraction and expected VAF (purity * ccf / 2, diploid, one mutated copy), VAF >= 0.05."""
     min_ccf = min(1.0, 0.1 / purity)
     ccf = 1.0 if clonal else float(rng.uniform(min_ccf, 1.0))
