@@ -19,7 +19,6 @@ from oncorisk.errors import UserError
 log = logging.getLogger("oncorisk")
 
 PLANNED_STAGES = {
-    "tensors": ("BAM/CRAM pileups to tensors", 3),
     "call": ("deep-learning SNV/indel caller writing VCFs", 4),
     "train-caller": ("train the caller", 4),
 }
@@ -175,6 +174,75 @@ def cmd_fusion(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_read_options(p: argparse.ArgumentParser) -> None:
+    """Read filters, candidate thresholds and chunking, shared by ``tensors`` and ``call``."""
+    from oncorisk.tensors.pileup import ReadFilter
+
+    d = ReadFilter()
+    g = p.add_argument_group("reads")
+    g.add_argument("--min-mapq", type=int, default=d.min_mapq, help=f"minimum mapping quality (default {d.min_mapq})")
+    g.add_argument("--min-base-quality", type=int, default=d.min_base_quality,
+                   help=f"minimum base quality (default {d.min_base_quality})")
+    g.add_argument("--keep-duplicates", action="store_true", help="count duplicate-flagged reads")
+    g.add_argument("--keep-secondary", action="store_true", help="count secondary alignments")
+    g.add_argument("--keep-supplementary", action="store_true", help="count supplementary alignments")
+    g.add_argument("--keep-qcfail", action="store_true", help="count QC-fail reads")
+    g.add_argument("--max-depth", type=int, default=d.max_depth,
+                   help=f"downsample (deterministically, by read name) above this depth; 0: never (default {d.max_depth})")
+    g = p.add_argument_group("candidates (defaults: germline DeepVariant-like; somatic AF 0.03)")
+    g.add_argument("--snv-min-alt", type=int, help="alt-supporting reads for an SNV candidate (default 2)")
+    g.add_argument("--snv-min-af", type=float, help="allele fraction for an SNV candidate (default 0.12; somatic 0.03)")
+    g.add_argument("--indel-min-alt", type=int, help="alt-supporting reads for an indel candidate (default 2)")
+    g.add_argument("--indel-min-af", type=float, help="allele fraction for an indel candidate (default 0.06; somatic 0.03)")
+    g = p.add_argument_group("regions and chunks")
+    g.add_argument("--regions", nargs="+", help="BED files and/or CONTIG[:START-END] (1-based); default: all contigs")
+    g.add_argument("--chunk-size", type=int, default=1_000_000, help="bases per chunk (memory grows with it)")
+    g.add_argument("--chunk-index", type=int, default=0, help="process share K of --chunk-count (scatter)")
+    g.add_argument("--chunk-count", type=int, default=1, help="number of shares the regions are split into")
+    g.add_argument("--threads", type=int, default=1, help="chunks processed in parallel")
+
+
+def read_options(args: argparse.Namespace, normal: bool):
+    """(ReadFilter, Thresholds) from the parsed options."""
+    from dataclasses import replace
+
+    from oncorisk.tensors.candidates import GERMLINE, SOMATIC
+    from oncorisk.tensors.pileup import FLAG_NAMES, ReadFilter
+
+    excluded = FLAG_NAMES["unmapped"]
+    for name, keep in (("duplicate", args.keep_duplicates), ("secondary", args.keep_secondary),
+                       ("supplementary", args.keep_supplementary), ("qcfail", args.keep_qcfail)):
+        if not keep:
+            excluded |= FLAG_NAMES[name]
+    for key in ("min_mapq", "min_base_quality", "max_depth", "chunk_size", "threads"):
+        if getattr(args, key) < 0:
+            raise UserError(f"--{key.replace('_', '-')}: bad value {getattr(args, key)}: must be >= 0")
+    filt = ReadFilter(min_mapq=args.min_mapq, min_base_quality=args.min_base_quality, exclude_flags=excluded,
+                      max_depth=args.max_depth)
+    th = SOMATIC if normal else GERMLINE
+    for key in ("snv_min_alt", "snv_min_af", "indel_min_alt", "indel_min_af"):
+        v = getattr(args, key)
+        if v is not None:
+            if v < 0 or (key.endswith("af") and v > 1):
+                raise UserError(f"--{key.replace('_', '-')}: bad value {v}: use a count >= 0 or a fraction in [0, 1]")
+            th = replace(th, **{key: v})
+    return filt, th
+
+
+def cmd_tensors(args: argparse.Namespace) -> int:
+    from oncorisk.tensors.run import TensorOptions, run_tensors
+
+    filt, th = read_options(args, bool(args.normal_bam))
+    opts = TensorOptions(bam=args.bam, ref=args.ref, out=args.out, normal_bam=args.normal_bam, regions=args.regions,
+                         chunk_size=args.chunk_size, chunk_index=args.chunk_index, chunk_count=args.chunk_count,
+                         filt=filt, thresholds=th, truth_vcf=args.truth_vcf, germline_truth_vcf=args.germline_truth_vcf,
+                         confident_bed=args.confident_bed, truth_sample=args.truth_sample, threads=args.threads)
+    info = run_tensors(opts)
+    log.info("tensors (%s): %d candidate alleles, tensor %s, %d reads -> %s", info["mode"], info["n_sites"],
+             "x".join(map(str, info["shape"])), info["counts"]["reads"], args.out)
+    return 0
+
+
 def _planned(name: str):
     def run(args: argparse.Namespace) -> int:
         what, issue = PLANNED_STAGES[name]
@@ -303,6 +371,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_fusion)
+
+    p = sub.add_parser("tensors", help="BAM/CRAM pileups around candidate variants to tensors (+ labels from a truth VCF)",
+                       description="Candidate SNVs and indels, with per-strand counts, and fixed-layout pileup "
+                       "tensors (docs/tensors.md).")
+    p.add_argument("--bam", required=True, help="tumour (or the germline sample's) BAM/CRAM, indexed")
+    p.add_argument("--normal-bam", help="matched normal BAM/CRAM: somatic mode, tumour and normal stacked")
+    p.add_argument("--ref", required=True, help="reference FASTA (plain or bgzipped, with .fai/.gzi)")
+    p.add_argument("--out", required=True, help="output folder: tensors.npy, sites.tsv, tensor_info.json")
+    add_read_options(p)
+    g = p.add_argument_group("labels, for training")
+    g.add_argument("--truth-vcf", help="truth VCF (germline mode: genotypes; somatic mode: the somatic truth)")
+    g.add_argument("--germline-truth-vcf", help="somatic mode: the germline truth (labels germline vs somatic)")
+    g.add_argument("--confident-bed", help="confident regions: candidates outside get label -1")
+    g.add_argument("--truth-sample", help="sample column of the truth VCF (default: the last)")
+    p.set_defaults(func=cmd_tensors)
 
     for name, (what, issue) in PLANNED_STAGES.items():
         p = sub.add_parser(name, help=f"{what} (not yet available: issue #{issue})")

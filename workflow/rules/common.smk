@@ -74,9 +74,78 @@ def final_outputs():
         f"{RESULTS}/pathways/pathway_scores.parquet",
         f"{RESULTS}/fusion/risk.tsv",
     ]
+    outputs += tensor_outputs()
     if SIMULATE:
         outputs.append(f"{SIM_DIR}/manifest.json")
     return outputs
+
+
+def tensor_chunks():
+    return range(config["tensors"]["chunks"])
+
+
+def tensor_outputs():
+    """The tensors folders of every BAM sample (one per chunk)."""
+    return [
+        f"{RESULTS}/tensors/{sample}/chunk{chunk}"
+        for sample in BAM_SAMPLES
+        for chunk in tensor_chunks()
+    ]
+
+
+def sample_bams(sample):
+    """(tumour or germline BAM, normal BAM or None) of a BAM sample."""
+    if SIMULATE:
+        normal = (
+            f"{SIM_DIR}/bams/{sample}.normal.bam"
+            if config["mode"] == "somatic"
+            else None
+        )
+        return f"{SIM_DIR}/bams/{sample}.tumor.bam", normal
+    s = next(s for s in _samples if s.sample == sample)
+    return s.tumor_bam, (s.normal_bam if config["mode"] == "somatic" else None)
+
+
+def sample_bam_inputs(wildcards):
+    """Input files of the tensors rule: the BAMs (the simulator's manifest stands for its BAMs)."""
+    if SIMULATE:
+        return [f"{SIM_DIR}/manifest.json"]
+    return [b for b in sample_bams(wildcards.sample) if b]
+
+
+def tensor_options(wildcards):
+    """Command-line options of `oncorisk tensors` for one sample and chunk."""
+    te = config["tensors"]
+    tumor, normal = sample_bams(wildcards.sample)
+    opts = [
+        f"--bam {tumor}",
+        f"--chunk-index {wildcards.chunk} --chunk-count {te['chunks']}",
+        f"--chunk-size {te['chunk_size']}",
+        f"--min-mapq {te['min_mapq']}",
+        f"--min-base-quality {te['min_base_quality']}",
+        f"--max-depth {te['max_depth']}",
+    ]
+    if normal:
+        opts.append(f"--normal-bam {normal}")
+    if te["keep_duplicates"]:
+        opts.append("--keep-duplicates")
+    for key in ("snv_min_alt", "snv_min_af", "indel_min_alt", "indel_min_af"):
+        if te[key] is not None:
+            opts.append(f"--{key.replace('_', '-')} {te[key]}")
+    if REGIONS:
+        opts.append(f"--regions {REGIONS}")
+    if (
+        SIMULATE
+    ):  # the demo knows its truth: label the candidates (training and evaluation)
+        truth = f"{SIM_DIR}/truth/{wildcards.sample}"
+        if config["mode"] == "somatic":
+            opts.append(
+                f"--truth-vcf {truth}.somatic.vcf.gz --germline-truth-vcf {truth}.germline.vcf.gz"
+            )
+        else:
+            opts.append(f"--truth-vcf {truth}.germline.vcf.gz")
+        opts.append(f"--confident-bed {SIM_DIR}/truth/confident.bed")
+    return " ".join(opts)
 
 
 def simulate_settings():

@@ -1,0 +1,1 @@
+"""Stage `tensors`: BAM/CRAM pileups around candidate variants to fixed-layout tensors."""

@@ -1,0 +1,68 @@
+"""Pileups and candidates to tensors of the layout in :mod:`oncorisk.tensors.layout` (pure numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from oncorisk.tensors.layout import MAX_INDEL_LEN_SCALE, SAMPLE_FIELDS, SHARED_FIELDS, WIDTH, WINDOW
+from oncorisk.tensors.pileup import BASE_CODE, NF, Pileup
+
+N_POSITION_FEATURES = len(SAMPLE_FIELDS) - 2  # all sample fields but the candidate's support
+
+
+def position_features(pile: Pileup, max_depth: int) -> np.ndarray:
+    """(L, N_POSITION_FEATURES) per-position features of one sample: counts / depth, quality means, depth."""
+    depth = pile.depth.astype(np.float32)
+    denom = np.maximum(depth, 1.0)[:, None]
+    counts = pile.counts.reshape(len(depth), 2 * NF).astype(np.float32) / denom
+    n = np.maximum(pile.n_qual, 1).astype(np.float32)
+    bq = (pile.bq_sum / n / 40.0).astype(np.float32)
+    mq = (pile.mq_sum / n / 60.0).astype(np.float32)
+    d = np.minimum(depth / float(max_depth), 1.0)[:, None]
+    return np.concatenate([counts, bq, mq, d], axis=1)
+
+
+def _windows(feat: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """(n, WIDTH, F) windows of per-position features centred on ``offset`` (zeros beyond the ends)."""
+    padded = np.zeros((feat.shape[0] + 2 * WINDOW, feat.shape[1]), dtype=np.float32)
+    padded[WINDOW:WINDOW + feat.shape[0]] = feat
+    idx = offset[:, None] + np.arange(WIDTH)[None, :]
+    return padded[idx]
+
+
+def encode_sites(sites: pd.DataFrame, piles: list[Pileup], supports: list[np.ndarray], max_depth: int) -> np.ndarray:
+    """Tensors (n, WIDTH, channels) for candidate rows; ``piles`` are tumour then normal (or the one sample).
+
+    ``supports[k]`` is the (n, 5) array of :func:`oncorisk.tensors.candidates.allele_counts` for pileup k.
+    All pileups must cover the same positions.
+    """
+    n = len(sites)
+    base = piles[0]
+    channels = len(SHARED_FIELDS) + len(piles) * len(SAMPLE_FIELDS)
+    out = np.zeros((n, WIDTH, channels), dtype=np.float32)
+    if n == 0:
+        return out.astype(np.float16)
+    offset = sites["pos"].to_numpy(np.int64) - base.start
+    ref_code = BASE_CODE[base.ref].astype(np.int64)
+    onehot = np.zeros((len(ref_code), 4), dtype=np.float32)
+    ok = ref_code < 4
+    onehot[np.flatnonzero(ok), ref_code[ok]] = 1.0
+    out[:, :, 0:4] = _windows(onehot, offset)
+    kind = sites["kind"].to_numpy()
+    ilen = np.abs(sites["ref"].str.len().to_numpy() - sites["alt"].str.len().to_numpy())
+    cols = np.arange(WIDTH)[None, :]
+    span_end = np.where(kind == "DEL", WINDOW + ilen, WINDOW)
+    out[:, :, 4] = (cols >= WINDOW) & (cols <= span_end[:, None])
+    out[:, :, 5] = (kind == "SNV")[:, None]
+    out[:, :, 6] = (kind == "INS")[:, None]
+    out[:, :, 7] = (kind == "DEL")[:, None]
+    out[:, :, 8] = (np.minimum(ilen, MAX_INDEL_LEN_SCALE) / MAX_INDEL_LEN_SCALE)[:, None]
+    c = len(SHARED_FIELDS)
+    for pile, sup in zip(piles, supports):
+        out[:, :, c:c + N_POSITION_FEATURES] = _windows(position_features(pile, max_depth), offset)
+        d = np.maximum(sup[:, 0], 1).astype(np.float32)
+        out[:, WINDOW, c + N_POSITION_FEATURES] = sup[:, 3] / d
+        out[:, WINDOW, c + N_POSITION_FEATURES + 1] = sup[:, 4] / d
+        c += len(SAMPLE_FIELDS)
+    return out.astype(np.float16)

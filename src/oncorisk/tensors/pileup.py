@@ -1,0 +1,302 @@
+"""Reads of one region to per-position pileup counts and indel alleles (pysam in, numpy arrays out).
+
+Reads are fetched once; their CIGARs are turned into aligned blocks in a short Python loop, and every
+per-base count is then made by vectorised numpy (``bincount``), which is what makes this as fast as
+``samtools mpileup``. Counting conventions follow samtools mpileup, so the two can be compared base for
+base (tests/test_tensors.py):
+
+- a base is counted at its reference position when its read passes the flag and MAPQ filters and the
+  base's quality is at least ``min_base_quality``;
+- a deletion is counted once at its anchor (the reference base before it, mpileup's ``-N``) and as a
+  deleted base at every position it spans (mpileup's ``*``);
+- an insertion is counted at its anchor (mpileup's ``+N``);
+- a soft clip is counted where the clipped read's alignment starts or ends (a sign of misalignment).
+
+Indel alleles are left-aligned against the reference before they are counted, so reads that place the
+same indel at different offsets of a repeat count as one allele.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pysam
+
+from oncorisk.errors import UserError
+from oncorisk.tensors.layout import COUNT_FIELDS
+
+FLAG_NAMES = {"unmapped": 0x4, "secondary": 0x100, "qcfail": 0x200, "duplicate": 0x400, "supplementary": 0x800}
+DEFAULT_EXCLUDE = sum(FLAG_NAMES.values())
+PAD = 150  # bases fetched beyond the region: indels anchored near its ends, left-alignment
+DOWNSAMPLE_BIN = 100
+
+BASE_CODE = np.full(256, 4, dtype=np.int8)
+for _i, _b in enumerate(b"ACGT"):
+    BASE_CODE[_b] = _i
+    BASE_CODE[_b + 32] = _i
+NF = len(COUNT_FIELDS)
+F_INS, F_DEL, F_DELBASE, F_CLIP = (COUNT_FIELDS.index(k) for k in ("ins", "del", "delbase", "clip"))
+_M, _I, _D, _N, _S, _EQ, _X = 0, 1, 2, 3, 4, 7, 8
+
+
+@dataclass(frozen=True)
+class ReadFilter:
+    """Which reads and bases count. Defaults drop unmapped, secondary, supplementary, QC-fail and duplicate reads."""
+
+    min_mapq: int = 5
+    min_base_quality: int = 10
+    exclude_flags: int = DEFAULT_EXCLUDE
+    max_depth: int = 250
+
+
+@dataclass
+class Pileup:
+    """Counts over ``[start, end)`` of one contig (0-based), in arrays indexed by ``pos - start``."""
+
+    contig: str
+    start: int
+    end: int
+    ref: np.ndarray  # uint8 ASCII, upper case
+    counts: np.ndarray  # int32 (L, 2 strands, len(COUNT_FIELDS))
+    depth: np.ndarray  # int32 (L,): counted bases plus deletions over the position
+    bq_sum: np.ndarray  # float64 (L, 2): [reference-matching, other] base-quality sums
+    mq_sum: np.ndarray  # float64 (L, 2)
+    n_qual: np.ndarray  # int32 (L, 2): bases behind the two sums
+    indels: dict = field(default_factory=dict)  # (anchor, ref, alt) -> int array [fwd, rev]
+    reads: int = 0
+    reads_dropped_downsampling: int = 0
+
+    def base_counts(self) -> np.ndarray:
+        """(L, 4) A/C/G/T counts over both strands."""
+        return self.counts[:, :, :4].sum(axis=1)
+
+
+def open_alignment(path: str, reference: str | None) -> pysam.AlignmentFile:
+    """Open a BAM/CRAM with its index, turning htslib's complaints into one-line errors with the fix."""
+    kwargs = {"reference_filename": reference} if reference and str(path).endswith(".cram") else {}
+    try:
+        aln = pysam.AlignmentFile(str(path), "rb" if not str(path).endswith(".cram") else "rc", **kwargs)
+    except FileNotFoundError:
+        raise UserError(f"{path}: alignment file not found: give an existing BAM or CRAM") from None
+    except (ValueError, OSError) as exc:
+        raise UserError(f"{path}: cannot read as BAM/CRAM ({exc}): check the file is complete "
+                        f"('samtools quickcheck {path}') and not plain SAM") from None
+    if not aln.has_index():
+        raise UserError(f"{path}: no index (.bai/.csi/.crai) found: run 'samtools index {path}'")
+    sort_order = aln.header.to_dict().get("HD", {}).get("SO")
+    if sort_order not in (None, "coordinate"):
+        raise UserError(f"{path}: header says SO:{sort_order}, not coordinate-sorted: run "
+                        f"'samtools sort -o sorted.bam {path} && samtools index sorted.bam'")
+    return aln
+
+
+def _fetch(aln: pysam.AlignmentFile, path: str, contig: str, lo: int, hi: int):
+    try:
+        yield from aln.fetch(contig, lo, hi)
+    except OSError as exc:
+        raise UserError(f"{path}: read error in {contig}:{lo + 1}-{hi} ({exc}): the file is truncated or "
+                        f"corrupt ('samtools quickcheck -v {path}'): copy or re-create it") from None
+
+
+def _keep_fraction(starts: np.ndarray, ends: np.ndarray, lo: int, hi: int, max_depth: int) -> np.ndarray:
+    """Per read, the fraction to keep so that expected depth stays at most ``max_depth``."""
+    n = hi - lo
+    diff = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(diff, np.clip(starts - lo, 0, n), 1)
+    np.add.at(diff, np.clip(ends - lo, 0, n), -1)
+    cov = np.cumsum(diff[:-1])
+    nb = -(-n // DOWNSAMPLE_BIN)
+    padded = np.zeros(nb * DOWNSAMPLE_BIN, dtype=np.int64)
+    padded[:n] = cov
+    bin_max = padded.reshape(nb, DOWNSAMPLE_BIN).max(axis=1)
+    mid = np.clip(((starts + ends) // 2 - lo) // DOWNSAMPLE_BIN, 0, nb - 1)
+    peak = bin_max[mid]
+    return np.where(peak > max_depth, max_depth / np.maximum(peak, 1), 1.0)
+
+
+def left_align_indel(ref: np.ndarray, offset: int, anchor: int, kind: str, seq: str) -> tuple[int, str, str]:
+    """VCF-style (anchor, REF, ALT) of an insertion of ``seq`` or a deletion of ``seq``, shifted left.
+
+    ``ref`` holds the reference from 0-based position ``offset``; ``anchor`` is the 0-based reference
+    base before the indel.
+    """
+    while anchor - offset > 0 and ref[anchor - offset] == ord(seq[-1]):
+        seq = chr(ref[anchor - offset]) + seq[:-1]
+        anchor -= 1
+    base = chr(ref[anchor - offset])
+    return (anchor, base, base + seq) if kind == "I" else (anchor, base + seq, base)
+
+
+def pileup_region(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, contig: str, start: int, end: int,
+                  filt: ReadFilter) -> Pileup:
+    """Pileup counts and left-aligned indel alleles over ``contig:[start, end)``."""
+    clen = fasta.get_reference_length(contig)
+    lo, hi = max(0, start - PAD), min(clen, end + PAD)
+    ref = np.frombuffer(fasta.fetch(contig, lo, hi).upper().encode(), dtype=np.uint8)
+    starts, ends, flags_rev, mapqs, cigars, seqs, quals, names = [], [], [], [], [], [], [], []
+    for r in _fetch(aln, path, contig, max(0, start - 1), min(clen, end + 1)):
+        if r.flag & filt.exclude_flags or r.mapping_quality < filt.min_mapq:
+            continue
+        seq = r.query_sequence
+        if not seq:
+            raise UserError(f"{path}: read {r.query_name} at {contig}:{r.reference_start + 1} has no sequence "
+                            f"(SEQ '*'): re-create the BAM with read sequences, or exclude such reads by flag")
+        q = r.query_qualities
+        if q is None:
+            if filt.min_base_quality > 0:
+                raise UserError(f"{path}: read {r.query_name} at {contig}:{r.reference_start + 1} has no base "
+                                f"qualities (QUAL '*'): use a BAM with qualities, or set min_base_quality 0")
+            q = bytes(len(seq))
+        starts.append(r.reference_start)
+        ends.append(r.reference_end)
+        flags_rev.append(r.is_reverse)
+        mapqs.append(r.mapping_quality)
+        cigars.append(r.cigartuples)
+        seqs.append(seq)
+        quals.append(bytes(q))
+        names.append(r.query_name)
+    starts_a = np.asarray(starts, dtype=np.int64)
+    ends_a = np.asarray(ends, dtype=np.int64)
+    keep = np.ones(len(starts), dtype=bool)
+    if len(starts) and filt.max_depth > 0:
+        frac = _keep_fraction(starts_a, ends_a, lo, hi, filt.max_depth)
+        if (frac < 1).any():
+            # deterministic: a read (and its mate) is kept when the hash of its name falls below the fraction
+            u = np.array([zlib.crc32(n.encode()) for n in names], dtype=np.float64) / 2 ** 32
+            keep = u < frac
+    # CIGARs to aligned blocks, deletions, insertions and clips
+    mb_ref, mb_q, mb_len, mb_read = [], [], [], []
+    del_at, del_len, del_read = [], [], []
+    ins_at, ins_q, ins_len, ins_read = [], [], [], []
+    clip_at, clip_read = [], []
+    qbase = 0
+    kept_idx = []
+    for i in range(len(starts)):
+        if not keep[i]:
+            continue
+        k = len(kept_idx)
+        kept_idx.append(i)
+        rp, qp = starts[i], qbase
+        cig = cigars[i]
+        if len(cig) == 1 and cig[0][0] == _M:  # the common case: one aligned block
+            mb_ref.append(rp)
+            mb_q.append(qp)
+            mb_len.append(cig[0][1])
+            mb_read.append(k)
+            qbase += len(seqs[i])
+            continue
+        for j, (op, n) in enumerate(cig):
+            if op == _M or op == _EQ or op == _X:
+                mb_ref.append(rp)
+                mb_q.append(qp)
+                mb_len.append(n)
+                mb_read.append(k)
+                rp += n
+                qp += n
+            elif op == _D:
+                del_at.append(rp - 1)
+                del_len.append(n)
+                del_read.append(k)
+                rp += n
+            elif op == _I:
+                ins_at.append(rp - 1)
+                ins_q.append(qp)
+                ins_len.append(n)
+                ins_read.append(k)
+                qp += n
+            elif op == _S:
+                clip_at.append(rp if j <= 1 and rp == starts[i] else rp - 1)
+                clip_read.append(k)
+                qp += n
+            elif op == _N:
+                rp += n
+        qbase += len(seqs[i])
+    kept = np.asarray(kept_idx, dtype=np.int64)
+    seqbuf = np.frombuffer("".join(seqs[i] for i in kept_idx).encode(), dtype=np.uint8)
+    qualbuf = np.frombuffer(b"".join(quals[i] for i in kept_idx), dtype=np.uint8)
+    rev = np.asarray(flags_rev, dtype=np.int64)[kept] if len(kept) else np.zeros(0, dtype=np.int64)
+    mq = np.asarray(mapqs, dtype=np.float64)[kept] if len(kept) else np.zeros(0)
+
+    # counted over [lo, hi), then cut to [start, end): no masks over the per-base arrays
+    W = hi - lo
+    ref_code = BASE_CODE[ref].astype(np.int32)
+    counts = np.zeros(W * 2 * NF, dtype=np.int64)
+    depth = np.zeros(W, dtype=np.int64)
+    bq_sum = np.zeros(W * 3)
+    mq_sum = np.zeros(W * 3)
+    n_qual = np.zeros(W * 3, dtype=np.int64)
+
+    def expand(at, lens):
+        lens = np.asarray(lens, dtype=np.int32)
+        first = np.cumsum(lens, dtype=np.int64) - lens
+        rel = np.arange(int(lens.sum()), dtype=np.int32) - np.repeat(first.astype(np.int32), lens)
+        return np.repeat(np.asarray(at, dtype=np.int32) - lo, lens) + rel, rel, lens
+
+    def add(pos, strand, fld):  # pos relative to lo
+        m = (pos >= 0) & (pos < W)
+        counts[:] += np.bincount((pos[m] * 2 + strand[m]) * NF + fld, minlength=counts.size)
+        return m
+
+    if mb_len:
+        p, rel, lens = expand(mb_ref, mb_len)
+        read = np.asarray(mb_read, dtype=np.int32)
+        qpos = np.repeat(np.asarray(mb_q, dtype=np.int32), lens) + rel
+        strand = np.repeat(rev[read].astype(np.int32), lens)
+        mqb = np.repeat(mq[read], lens)
+        inside = (p >= 0) & (p < W)
+        if not inside.all():  # reads reaching past the fetched reference
+            p, qpos, strand, mqb = p[inside], qpos[inside], strand[inside], mqb[inside]
+        qv = qualbuf[qpos]
+        code = BASE_CODE[seqbuf[qpos]].astype(np.int32)
+        dropped = qv < filt.min_base_quality
+        # slots per (position, strand): A C G T N dropped
+        code6 = np.where(dropped, 5, code)
+        c6 = np.bincount((p * 2 + strand) * 6 + code6, minlength=W * 12).reshape(W, 2, 6)
+        cview = counts.reshape(W, 2, NF)
+        cview[:, :, :4] += c6[:, :, :4]
+        depth += c6[:, :, :5].sum(axis=(1, 2))
+        slot = p * 3 + np.where(dropped, 2, (code != ref_code[p]).astype(np.int32))
+        bq_sum += np.bincount(slot, weights=qv, minlength=W * 3)
+        mq_sum += np.bincount(slot, weights=mqb, minlength=W * 3)
+        n_qual += np.bincount(slot, minlength=W * 3)
+    if del_len:
+        d_read = np.asarray(del_read, dtype=np.int64)
+        add(np.asarray(del_at, dtype=np.int64) - lo, rev[d_read], F_DEL)
+        pos, _, lens = expand(np.asarray(del_at) + 1, del_len)
+        strand = np.repeat(rev[d_read], lens)
+        m = add(pos, strand, F_DELBASE)
+        depth += np.bincount(pos[m], minlength=W)
+    if ins_len:
+        add(np.asarray(ins_at, dtype=np.int64) - lo, rev[np.asarray(ins_read, dtype=np.int64)], F_INS)
+    if clip_at:
+        add(np.asarray(clip_at, dtype=np.int64) - lo, rev[np.asarray(clip_read, dtype=np.int64)], F_CLIP)
+    cut = slice(start - lo, end - lo)
+    counts = counts.reshape(W, 2, NF)[cut]
+    depth = depth[cut]
+    bq_sum = bq_sum.reshape(W, 3)[cut, :2]
+    mq_sum = mq_sum.reshape(W, 3)[cut, :2]
+    n_qual = n_qual.reshape(W, 3)[cut, :2]
+
+    indels: dict = {}
+    for kind, ats, lens, reads, qs in (("I", ins_at, ins_len, ins_read, ins_q), ("D", del_at, del_len, del_read, None)):
+        for j in range(len(ats)):
+            a = ats[j]
+            if a < lo or a + lens[j] + 1 >= hi:
+                continue
+            if kind == "I":
+                s = seqbuf[qs[j]:qs[j] + lens[j]].tobytes().decode().upper()
+            else:
+                s = ref[a + 1 - lo:a + 1 + lens[j] - lo].tobytes().decode()
+            key = left_align_indel(ref, lo, a, kind, s)
+            if not (start <= key[0] < end):
+                continue
+            c = indels.get(key)
+            if c is None:
+                c = indels[key] = np.zeros(2, dtype=np.int64)
+            c[rev[reads[j]]] += 1
+    return Pileup(contig=contig, start=start, end=end, ref=ref[cut].copy(), counts=counts.astype(np.int32),
+                  depth=depth.astype(np.int32), bq_sum=bq_sum.copy(), mq_sum=mq_sum.copy(),
+                  n_qual=n_qual.astype(np.int32),
+                  indels=indels, reads=len(kept_idx), reads_dropped_downsampling=int((~keep).sum()))

@@ -1,0 +1,271 @@
+"""``oncorisk tensors``: regions to chunks, chunks to candidates and tensors, written atomically.
+
+Output folder:
+
+- ``tensors.npy``: float16 array (n_sites, WIDTH, channels), rows in site order;
+- ``sites.tsv``: one row per candidate allele (1-based ``pos`` as in VCF), with tumour (and normal)
+  counts, and labels when a truth VCF was given;
+- ``tensor_info.json``: format version, shape, channel names, dtype, filters, thresholds, inputs.
+
+Memory is bounded by the chunk size (default 1 Mb), not by the genome: each chunk is counted, encoded
+and appended to a temporary file before the next is read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+
+from oncorisk import __version__
+from oncorisk.errors import UserError
+from oncorisk.io.atomic import atomic_dir
+from oncorisk.io.intervals import merge_intervals
+from oncorisk.tensors import labels as lab
+from oncorisk.tensors.candidates import GERMLINE, SITE_COLUMNS, SOMATIC, Thresholds, allele_counts, find_candidates
+from oncorisk.tensors.encode import encode_sites
+from oncorisk.tensors.layout import WINDOW, layout_info
+from oncorisk.tensors.pileup import ReadFilter, open_alignment, pileup_region
+
+log = logging.getLogger(__name__)
+GLUE = 1000  # region intervals closer than this are read as one chunk
+REGION_RE = re.compile(r"^(?P<contig>[^:]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
+
+
+@dataclass
+class TensorOptions:
+    bam: str
+    ref: str
+    out: str | None = None
+    normal_bam: str | None = None
+    regions: list[str] | None = None  # BED paths or CONTIG[:START-END] (1-based, inclusive)
+    chunk_size: int = 1_000_000
+    chunk_index: int = 0
+    chunk_count: int = 1
+    filt: ReadFilter = field(default_factory=ReadFilter)
+    thresholds: Thresholds | None = None  # default: GERMLINE, or SOMATIC with a normal
+    truth_vcf: str | None = None
+    germline_truth_vcf: str | None = None
+    confident_bed: str | None = None
+    truth_sample: str | None = None
+    threads: int = 1
+
+    @property
+    def mode(self) -> str:
+        return "somatic" if self.normal_bam else "germline"
+
+
+def open_reference(path: str) -> pysam.FastaFile:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{path}: reference FASTA not found: give the FASTA the reads were aligned to")
+    if not Path(f"{path}.fai").is_file():
+        from oncorisk.config import ensure_fasta_index
+
+        ensure_fasta_index(path)
+    try:
+        return pysam.FastaFile(str(path))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot open the reference ({exc}): if gzipped it must be bgzip-compressed with "
+                        f".fai and .gzi ('bgzip -d' then 'bgzip', then 'samtools faidx')") from None
+
+
+def check_contigs(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, ref: str) -> None:
+    """The BAM's contigs must be the FASTA's (same names, same lengths where both have them)."""
+    bam = dict(zip(aln.references, aln.lengths))
+    fa = dict(zip(fasta.references, fasta.lengths))
+    shared = set(bam) & set(fa)
+    if not shared:
+        raise UserError(f"{path}: no contig names in common with {ref}: BAM has {', '.join(list(bam)[:4])}... and "
+                        f"FASTA has {', '.join(list(fa)[:4])}...: use the reference the reads were aligned to "
+                        f"(e.g. 'chr20' vs '20' naming)")
+    bad = [c for c in sorted(shared) if bam[c] != fa[c]]
+    if bad:
+        c = bad[0]
+        raise UserError(f"{path}: contig {c} is {bam[c]} bp in the BAM but {fa[c]} bp in {ref}: use the reference "
+                        f"the reads were aligned to")
+
+
+def parse_regions(items: list[str] | None, fasta: pysam.FastaFile) -> list[tuple[str, int, int]]:
+    """Regions (BED files, CONTIG, CONTIG:START-END) as sorted, merged 0-based half-open intervals."""
+    lengths = dict(zip(fasta.references, fasta.lengths))
+    raw: list[tuple[str, int, int]] = []
+    if not items:
+        raw = [(c, 0, n) for c, n in lengths.items()]
+    for item in items or []:
+        if Path(item).is_file():
+            from oncorisk.io.intervals import read_bed
+
+            for contig, ivs in read_bed(item).items():
+                if contig not in lengths:
+                    raise UserError(f"{item}: contig {contig!r} is not in the reference: use the reference's "
+                                    f"names ({', '.join(list(lengths)[:4])}...)")
+                raw += [(contig, a, min(b, lengths[contig])) for a, b in ivs]
+            continue
+        m = REGION_RE.match(item.strip())
+        if not m or m["contig"] not in lengths:
+            raise UserError(f"--regions: bad value {item!r}: give a BED file, or CONTIG or CONTIG:START-END with a "
+                            f"contig of the reference ({', '.join(list(lengths)[:4])}...)")
+        c = m["contig"]
+        if m["start"] is None:
+            raw.append((c, 0, lengths[c]))
+        else:
+            s, e = int(m["start"].replace(",", "")), int(m["end"].replace(",", ""))
+            if s < 1 or e < s:
+                raise UserError(f"--regions: bad value {item!r}: START must be >= 1 and END >= START (1-based, inclusive)")
+            raw.append((c, s - 1, min(e, lengths[c])))
+    order = {c: i for i, c in enumerate(lengths)}
+    out = []
+    for c in sorted({r[0] for r in raw}, key=order.get):
+        out += [(c, a, b) for a, b in merge_intervals([(a, b) for cc, a, b in raw if cc == c]) if b > a]
+    return out
+
+
+def split_chunks(regions: list[tuple[str, int, int]], chunk_size: int, index: int = 0,
+                 count: int = 1) -> list[tuple[str, int, int, list[tuple[int, int]]]]:
+    """Share ``index`` of ``count`` near-equal shares of the regions (in bases), as chunks.
+
+    A chunk is (contig, start, end, intervals): the span read in one go, and the region intervals in it
+    where candidates are kept. Intervals closer than ``GLUE`` bases share a chunk (a capture panel's
+    exons are read once, not once per exon), and no chunk spans much more than ``chunk_size`` bases.
+    """
+    if not 0 <= index < count:
+        raise UserError(f"--chunk-index: bad value {index}: must be 0..{count - 1} for --chunk-count {count}")
+    total = sum(b - a for _, a, b in regions)
+    lo, hi = total * index // count, total * (index + 1) // count
+    pieces, done = [], 0
+    for c, a, b in regions:
+        s, e = max(a, a + lo - done), min(b, a + hi - done)
+        done += b - a
+        while s < e:
+            pieces.append((c, s, min(e, s + chunk_size)))
+            s += chunk_size
+    chunks: list = []
+    for c, s, e in pieces:
+        last = chunks[-1] if chunks else None
+        if last and last[0] == c and s - last[2] <= GLUE and e - last[1] <= chunk_size:
+            chunks[-1] = (c, last[1], e, last[3] + [(s, e)])
+        else:
+            chunks.append((c, s, e, [(s, e)]))
+    return chunks
+
+
+def _chunk_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    opts, (contig, start, end, intervals) = args
+    fasta = pysam.FastaFile(opts.ref)
+    clen = fasta.get_reference_length(contig)
+    ctx = (max(0, start - WINDOW), min(clen, end + WINDOW))
+    piles = []
+    for path in [opts.bam] + ([opts.normal_bam] if opts.normal_bam else []):
+        aln = open_alignment(path, opts.ref)
+        piles.append(pileup_region(aln, path, fasta, contig, ctx[0], ctx[1], opts.filt))
+        aln.close()
+    th = opts.thresholds or (SOMATIC if opts.normal_bam else GERMLINE)
+    sites = find_candidates(piles[0], th, start, end)
+    if len(intervals) > 1:
+        sites = sites[lab.in_intervals(sites["pos"].to_numpy(), intervals)].reset_index(drop=True)
+    supports = [allele_counts(p, sites["pos"].to_numpy(), list(sites["ref"]), list(sites["alt"])) for p in piles]
+    if opts.normal_bam:
+        n = supports[1]
+        sites = sites.assign(normal_depth=n[:, 0], normal_ref_fwd=n[:, 1], normal_ref_rev=n[:, 2],
+                             normal_alt_fwd=n[:, 3], normal_alt_rev=n[:, 4],
+                             normal_af=np.round((n[:, 3] + n[:, 4]) / np.maximum(n[:, 0], 1), 6))
+    tensors = encode_sites(sites, piles, supports, opts.filt.max_depth or 250)
+    if opts.truth_vcf:
+        confident = np.ones(len(sites), dtype=bool)
+        if opts.confident_bed:
+            from oncorisk.io.intervals import read_bed
+
+            confident = lab.in_intervals(sites["pos"].to_numpy(), read_bed(opts.confident_bed).get(contig, []))
+        truth = lab.read_truth(opts.truth_vcf, fasta, contig, start, end, opts.truth_sample)
+        germ = lab.read_truth(opts.germline_truth_vcf, fasta, contig, start, end) if opts.germline_truth_vcf else \
+            ({} if opts.normal_bam else None)
+        sites = lab.label_sites(sites, truth, germ, confident)
+    stats = dict(reads=sum(p.reads for p in piles), downsampled=sum(p.reads_dropped_downsampling for p in piles),
+                 bases=sum(b - a for a, b in intervals))
+    return sites, tensors, stats
+
+
+def iter_chunks(opts: TensorOptions):
+    """Yield (sites, tensors, stats) per chunk, in order; chunks run in ``opts.threads`` processes."""
+    fasta = open_reference(opts.ref)
+    for path in [opts.bam] + ([opts.normal_bam] if opts.normal_bam else []):
+        aln = open_alignment(path, opts.ref)
+        check_contigs(aln, path, fasta, opts.ref)
+        aln.close()
+    for path in (opts.truth_vcf, opts.germline_truth_vcf, opts.confident_bed):
+        if path and not Path(path).is_file():
+            raise UserError(f"{path}: file not found: give an existing truth VCF / confident BED")
+    if opts.chunk_size < 1000:
+        raise UserError(f"--chunk-size: bad value {opts.chunk_size}: use at least 1000 bases")
+    chunks = split_chunks(parse_regions(opts.regions, fasta), opts.chunk_size, opts.chunk_index, opts.chunk_count)
+    jobs = [(opts, c) for c in chunks]
+    if opts.threads > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=opts.threads) as ex:
+            yield from ex.map(_chunk_job, jobs)
+    else:
+        for j in jobs:
+            yield _chunk_job(j)
+
+
+def run_tensors(opts: TensorOptions) -> dict:
+    """Write tensors, sites and tensor_info.json for the requested chunks into ``opts.out``."""
+    info = layout_info(opts.mode)
+    with atomic_dir(opts.out) as tmp:
+        raw = tmp / "tensors.raw"
+        n, tables = 0, []
+        totals = dict(reads=0, downsampled=0, bases=0, chunks=0)
+        with open(raw, "wb") as fh:
+            for sites, tensors, stats in iter_chunks(opts):
+                fh.write(np.ascontiguousarray(tensors).tobytes())
+                n += len(sites)
+                tables.append(sites)
+                for k in ("reads", "downsampled", "bases"):
+                    totals[k] += stats[k]
+                totals["chunks"] += 1
+        shape = (n, info["width"], info["channels"])
+        with open(tmp / "tensors.npy", "wb") as out, open(raw, "rb") as src:
+            np.lib.format.write_array_header_1_0(out, {"descr": np.dtype(info["dtype"]).str, "fortran_order": False,
+                                                       "shape": shape})
+            while block := src.read(1 << 24):
+                out.write(block)
+        raw.unlink()
+        sites = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=SITE_COLUMNS)
+        sites = sites.assign(pos=sites["pos"].astype("int64") + 1)  # 1-based, as in VCF
+        sites.to_csv(tmp / "sites.tsv", sep="\t", index=False)
+        info.update(dict(
+            shape=list(shape), n_sites=n, oncorisk_version=__version__,
+            inputs=dict(bam=str(opts.bam), normal_bam=opts.normal_bam, ref=str(opts.ref), regions=opts.regions,
+                        truth_vcf=opts.truth_vcf, germline_truth_vcf=opts.germline_truth_vcf,
+                        confident_bed=opts.confident_bed),
+            chunk=dict(size=opts.chunk_size, index=opts.chunk_index, count=opts.chunk_count),
+            read_filter=asdict(opts.filt), thresholds=asdict(opts.thresholds or (SOMATIC if opts.normal_bam else GERMLINE)),
+            labels=bool(opts.truth_vcf), counts=totals,
+            files=dict(tensors="tensors.npy", sites="sites.tsv")))
+        (tmp / "tensor_info.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def load_tensors(folder: str | Path, mmap: bool = True) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """Read a tensors folder back: (sites, tensors, info)."""
+    folder = Path(folder)
+    info_path = folder / "tensor_info.json"
+    if not info_path.is_file():
+        raise UserError(f"{folder}: no tensor_info.json: give a folder written by 'oncorisk tensors'")
+    info = json.loads(info_path.read_text())
+    tensors = np.load(folder / "tensors.npy", mmap_mode="r" if mmap else None)
+    sites = pd.read_csv(folder / "sites.tsv", sep="\t", dtype={"contig": str, "ref": str, "alt": str, "kind": str, "pos": "int64"},
+                        keep_default_na=False)
+    if tuple(tensors.shape) != tuple(info["shape"]) or len(sites) != tensors.shape[0]:
+        raise UserError(f"{folder}: tensors.npy shape {tensors.shape}, sites.tsv {len(sites)} rows and "
+                        f"tensor_info.json {info['shape']} disagree: re-run 'oncorisk tensors'")
+    return sites, tensors, info

@@ -1,0 +1,297 @@
+"""Stage `tensors`: pileup counts equal samtools mpileup's, hand-checked candidates, layout, labels, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+import pytest
+
+from conftest import FIXTURES, needs_shared_data
+from oncorisk.tensors.layout import WIDTH, channel_names, layout_info
+from oncorisk.tensors.pileup import ReadFilter, open_alignment, pileup_region
+from oncorisk.tensors.run import TensorOptions, load_tensors, run_tensors
+
+FLAGS = "UNMAP,SECONDARY,QCFAIL,DUP,SUPPLEMENTARY"
+GIAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "giab_hg001_chr20"
+
+
+@pytest.fixture(scope="module")
+def fixture_bam(tmp_path_factory) -> dict:
+    d = tmp_path_factory.mktemp("pileup")
+    fa = d / "tiny.fa"
+    shutil.copy(FIXTURES / "tiny.fa", fa)
+    pysam.faidx(str(fa))
+    bam = d / "pileup.bam"
+    pysam.view("-b", "-o", str(bam), str(FIXTURES / "pileup.sam"), catch_stdout=False)
+    pysam.index(str(bam))
+    return dict(dir=d, fasta=fa, bam=bam)
+
+
+def mpileup_counts(bam, fasta, region, min_mapq, min_bq) -> dict[int, tuple]:
+    """samtools mpileup (BAQ off, overlaps and orphans kept) parsed into per-position counts:
+    pos0 -> (fwd A,C,G,T, rev A,C,G,T, deleted bases '*', insertions, deletion starts)."""
+    text = pysam.mpileup("-B", "-x", "-A", "-d", "0", "-q", str(min_mapq), "-Q", str(min_bq), "--ff", FLAGS,
+                         "-f", str(fasta), "-r", region, str(bam))
+    out = {}
+    for line in text.splitlines():
+        _, pos, rb, _, bases = line.split("\t")[:5]
+        bases = re.sub(r"\^.", "", bases).replace("$", "")
+        c = dict.fromkeys("ACGTacgt", 0)
+        star = ins = dels = j = 0
+        while j < len(bases):
+            ch = bases[j]
+            if ch in "+-":
+                m = re.match(r"[+-](\d+)", bases[j:])
+                ins += ch == "+"
+                dels += ch == "-"
+                j += len(m.group(0)) + int(m.group(1))
+                continue
+            ch = rb.upper() if ch == "." else rb.lower() if ch == "," else ch
+            if ch in c:
+                c[ch] += 1
+            star += ch in "*#"
+            j += 1
+        out[int(pos) - 1] = tuple(c[b] for b in "ACGTacgt") + (star, ins, dels)
+    return out
+
+
+def assert_same_as_mpileup(bam, fasta, contig, start, end, min_mapq, min_bq):
+    pile = pileup_region(open_alignment(str(bam), None), str(bam), pysam.FastaFile(str(fasta)), contig, start, end,
+                         ReadFilter(min_mapq=min_mapq, min_base_quality=min_bq, max_depth=0))
+    ref = mpileup_counts(bam, fasta, f"{contig}:{start + 1}-{end}", min_mapq, min_bq)
+    assert ref, "mpileup printed nothing: the comparison would be empty"
+    checked = 0
+    for i in range(end - start):
+        exp = ref.get(start + i, (0,) * 11)
+        got = tuple(pile.counts[i, 0, :4]) + tuple(pile.counts[i, 1, :4])
+        assert got == exp[:8], f"{contig}:{start + i + 1} ours {got} mpileup {exp[:8]}"
+        if min_bq == 0:  # mpileup filters '*' and indel marks by a neighbouring base's quality
+            indel = (pile.counts[i, :, 6].sum(), pile.counts[i, :, 4].sum(), pile.counts[i, :, 5].sum())
+            assert indel == exp[8:], f"{contig}:{start + i + 1} ours */+/- {indel} mpileup {exp[8:]}"
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("min_mapq,min_bq", [(0, 0), (5, 10), (20, 30)])
+def test_fixture_counts_equal_samtools_mpileup(fixture_bam, min_mapq, min_bq):
+    assert assert_same_as_mpileup(fixture_bam["bam"], fixture_bam["fasta"], "ctgA", 0, 600, min_mapq, min_bq) == 600
+
+
+def test_simulated_counts_equal_samtools_mpileup(small_cohort):
+    bam = small_cohort / "bams" / "P0001.tumor.bam"
+    b = pysam.AlignmentFile(str(bam))
+    read = next(r for r in b.fetch() if not r.is_unmapped)
+    start = read.reference_start
+    assert_same_as_mpileup(bam, small_cohort / "reference.fa", read.reference_name, start, start + 20_000, 5, 13)
+
+
+@needs_shared_data("giab_hg001_chr20", "NA12878_S1.chr20.10_10p1mb.bam")
+def test_real_reads_counts_equal_samtools_mpileup():
+    bam, fa = GIAB / "NA12878_S1.chr20.10_10p1mb.bam", GIAB / "ucsc.hg19.chr20.unittest.fasta.gz"
+    assert assert_same_as_mpileup(bam, fa, "chr20", 10_050_000, 10_060_000, 5, 10) == 10_000
+
+
+def run(fixture_bam, tmp_path, name="t", **kw) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    opts = TensorOptions(bam=str(fixture_bam["bam"]), ref=str(fixture_bam["fasta"]), out=str(tmp_path / name), **kw)
+    run_tensors(opts)
+    return load_tensors(tmp_path / name)
+
+
+def test_candidates_match_the_hand_checked_list(fixture_bam, tmp_path):
+    sites, tensors, info = run(fixture_bam, tmp_path, regions=["ctgA"])
+    got = [(r.pos, r.ref, r.alt, r.kind, r.alt_fwd + r.alt_rev) for r in sites.itertuples()]
+    # worked out by hand from tiny.fa and make_pileup_sam.py (positions 1-based, as in VCF):
+    # - ctgA:151 C: two reads with A, two with G (multi-allelic: one row per allele);
+    # - one A deleted from the AAAA run at 234-237, placed at three offsets: left-aligned to CA>C at 233;
+    # - TG inserted after the A at 301; AGT deleted after the G at 401 (two reverse reads);
+    # not candidates: a one-read insertion at 451, an SNV at 171 on base quality 2 only, SNVs at 501 / 521 /
+    # 541 on duplicate, MAPQ-0 and secondary reads only.
+    assert got == [(151, "C", "A", "SNV", 2), (151, "C", "G", "SNV", 2), (233, "CA", "C", "DEL", 3),
+                   (301, "A", "ATG", "INS", 3), (401, "GAGT", "G", "DEL", 2)]
+    row = sites.iloc[4]
+    assert (row.alt_fwd, row.alt_rev) == (0, 2)
+    assert tensors.shape == (5, WIDTH, len(channel_names("germline"))) and tensors.dtype == np.float16
+    assert info["channel_names"] == channel_names("germline") and info["format_version"] == layout_info("germline")["format_version"]
+    names = info["channel_names"]
+    centre = tensors[2, WIDTH // 2].astype(float)
+    assert centre[names.index("is_del")] == 1 and centre[names.index("sample.cand_fwd")] > 0
+    assert tensors[2, 0, names.index("sample.cand_fwd")] == 0  # support only at the anchor column
+    # reference one-hot agrees with the FASTA over the window
+    seq = pysam.FastaFile(str(fixture_bam["fasta"])).fetch("ctgA", 232 - 16, 232 + 17)
+    onehot = tensors[2, :, :4].astype(int)
+    assert "".join("ACGT"[k] for k in onehot.argmax(axis=1)) == seq
+
+
+def test_thresholds_are_separate_for_snvs_and_indels(fixture_bam, tmp_path):
+    sites, _, _ = run(fixture_bam, tmp_path, regions=["ctgA"],
+                      thresholds=__import__("oncorisk.tensors.candidates", fromlist=["x"]).Thresholds(
+                          snv_min_alt=3, indel_min_alt=1, indel_min_af=0.01))
+    assert set(sites.kind) == {"INS", "DEL"}
+    assert 451 in set(sites.pos)  # the one-read insertion
+
+
+def test_chunks_give_the_same_result_as_one_region(fixture_bam, tmp_path):
+    whole = run(fixture_bam, tmp_path, "whole", regions=["ctgA"])
+    small = run(fixture_bam, tmp_path, "small", regions=["ctgA"], chunk_size=1000)
+    pd.testing.assert_frame_equal(whole[0], small[0])
+    shares = [run(fixture_bam, tmp_path, f"s{k}", regions=["ctgA", "ctgB"], chunk_size=1000, chunk_index=k,
+                  chunk_count=3)[0] for k in range(3)]
+    pd.testing.assert_frame_equal(pd.concat([s for s in shares if len(s)], ignore_index=True), whole[0])
+    assert sum(len(s) for s in shares) == len(whole[0])
+
+
+def test_chunk_boundaries_do_not_change_tensors(small_cohort, tmp_path):
+    bam, fa = small_cohort / "bams" / "P0001.tumor.bam", small_cohort / "reference.fa"
+    contig = pysam.FastaFile(str(fa)).references[0]
+    outs = []
+    for size in (1000, 100_000):
+        run_tensors(TensorOptions(bam=str(bam), ref=str(fa), out=str(tmp_path / f"c{size}"),
+                                  regions=[f"{contig}:1-60000"], chunk_size=size))
+        outs.append(load_tensors(tmp_path / f"c{size}"))
+    assert len(outs[0][0]) > 5
+    pd.testing.assert_frame_equal(outs[0][0], outs[1][0])
+    assert np.array_equal(np.asarray(outs[0][1]), np.asarray(outs[1][1]))
+
+
+def test_empty_region_gives_valid_empty_output(fixture_bam, tmp_path):
+    sites, tensors, info = run(fixture_bam, tmp_path, regions=["ctgB:1-300"])
+    assert len(sites) == 0 and tensors.shape == (0, WIDTH, len(info["channel_names"])) and info["n_sites"] == 0
+    assert "alt" in sites.columns
+
+
+def test_reruns_are_byte_identical(fixture_bam, tmp_path):
+    for name in ("a", "b"):
+        run(fixture_bam, tmp_path, name, regions=["ctgA"])
+    for f in ("tensors.npy", "sites.tsv", "tensor_info.json"):
+        a, b = (tmp_path / "a" / f).read_bytes(), (tmp_path / "b" / f).read_bytes()
+        if f == "tensor_info.json":
+            a, b = a.replace(b"/a", b""), b.replace(b"/b", b"")
+        assert a == b, f
+
+
+def test_downsampling_is_deterministic_and_caps_depth(small_cohort, tmp_path):
+    bam, fa = str(small_cohort / "bams" / "P0001.tumor.bam"), pysam.FastaFile(str(small_cohort / "reference.fa"))
+    read = next(r for r in pysam.AlignmentFile(bam).fetch() if not r.is_unmapped)
+    s = read.reference_start + 200
+    full = pileup_region(open_alignment(bam, None), bam, fa, read.reference_name, s, s + 2000, ReadFilter(max_depth=0))
+    assert full.depth.max() > 20
+    a, b = (pileup_region(open_alignment(bam, None), bam, fa, read.reference_name, s, s + 2000, ReadFilter(max_depth=10))
+            for _ in range(2))
+    assert np.array_equal(a.counts, b.counts) and a.reads_dropped_downsampling > 0
+    assert a.depth.mean() < 0.6 * full.depth.mean() and a.depth.max() < full.depth.max()
+
+
+def test_somatic_mode_stacks_tumour_and_normal_and_labels(small_cohort, tmp_path):
+    fa = small_cohort / "reference.fa"
+    out = tmp_path / "som"
+    run_tensors(TensorOptions(bam=str(small_cohort / "bams" / "P0001.tumor.bam"), ref=str(fa), out=str(out),
+                              normal_bam=str(small_cohort / "bams" / "P0001.normal.bam"),
+                              truth_vcf=str(small_cohort / "truth" / "P0001.somatic.vcf.gz"),
+                              germline_truth_vcf=str(small_cohort / "truth" / "P0001.germline.vcf.gz"),
+                              confident_bed=str(small_cohort / "truth" / "confident.bed")))
+    sites, tensors, info = load_tensors(out)
+    assert info["mode"] == "somatic" and tensors.shape[2] == len(channel_names("somatic"))
+    assert {"normal_depth", "normal_alt_fwd", "label_gt", "label_somatic"} <= set(sites.columns)
+    somatic = sites[sites.label_somatic == 2]
+    germline = sites[sites.label_somatic == 1]
+    truth_somatic = [r for r in pysam.VariantFile(str(small_cohort / "truth" / "P0001.somatic.vcf.gz"))]
+    assert len(somatic) >= 0.8 * len(truth_somatic) > 0
+    assert (somatic.normal_alt_fwd + somatic.normal_alt_rev).sum() == 0  # the normal carries no somatic allele
+    assert (germline.normal_af > 0.2).mean() > 0.9
+
+
+def test_cram_and_bgzipped_fasta_give_the_same_sites(fixture_bam, tmp_path):
+    cram = tmp_path / "pileup.cram"
+    pysam.view("-C", "-T", str(fixture_bam["fasta"]), "-o", str(cram), str(fixture_bam["bam"]), catch_stdout=False)
+    pysam.index(str(cram))
+    gz = tmp_path / "tiny.fa.gz"
+    subprocess.run(f"bgzip -c {fixture_bam['fasta']} > {gz}", shell=True, check=True) if shutil.which("bgzip") else \
+        pysam.tabix_compress(str(fixture_bam["fasta"]), str(gz))
+    pysam.faidx(str(gz))
+    a = run(fixture_bam, tmp_path, "bam", regions=["ctgA"])[0]
+    run_tensors(TensorOptions(bam=str(cram), ref=str(gz), out=str(tmp_path / "cram"), regions=["ctgA"]))
+    pd.testing.assert_frame_equal(a, load_tensors(tmp_path / "cram")[0])
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "oncorisk.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def assert_user_error(res: subprocess.CompletedProcess, out: Path, *words: str):
+    assert res.returncode == 2, res.stderr
+    lines = [ln for ln in res.stderr.strip().splitlines() if not re.match(r"\d{4}-\d\d-\d\d .* (INFO|WARNING) ", ln)]
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_bad_inputs_fail_with_one_line(fixture_bam, tmp_path):
+    d, fa, bam = tmp_path, fixture_bam["fasta"], fixture_bam["bam"]
+    out = d / "out"
+    noindex = d / "noindex.bam"
+    shutil.copy(bam, noindex)
+    assert_user_error(cli("tensors", "--bam", noindex, "--ref", fa, "--out", out), out, "samtools index")
+    # contig names that disagree: name both sets
+    other = d / "other.fa"
+    other.write_text(">chr1\n" + "ACGT" * 200 + "\n")
+    assert_user_error(cli("tensors", "--bam", bam, "--ref", other, "--out", out), out, "ctgA", "chr1")
+    # unsorted
+    uns = d / "unsorted.bam"
+    text = (FIXTURES / "pileup.sam").read_text().replace("SO:coordinate", "SO:unsorted")
+    (d / "unsorted.sam").write_text(text)
+    pysam.view("-b", "-o", str(uns), str(d / "unsorted.sam"), catch_stdout=False)
+    pysam.index(str(uns))
+    assert_user_error(cli("tensors", "--bam", uns, "--ref", fa, "--out", out), out, "samtools sort")
+    # truncated
+    trunc = d / "trunc.bam"
+    data = bam.read_bytes()
+    trunc.write_bytes(data[: len(data) - 40])
+    shutil.copy(str(bam) + ".bai", str(trunc) + ".bai")
+    assert_user_error(cli("tensors", "--bam", trunc, "--ref", fa, "--out", out), out, str(trunc))
+    # reads without sequence
+    noseq = d / "noseq.sam"
+    lines = (FIXTURES / "pileup.sam").read_text().splitlines()
+    f = lines[5].split("\t")
+    f[9], f[10] = "*", "*"
+    lines[5] = "\t".join(f)
+    noseq.write_text("\n".join(lines) + "\n")
+    nb = d / "noseq.bam"
+    pysam.view("-b", "-o", str(nb), str(noseq), catch_stdout=False)
+    pysam.index(str(nb))
+    assert_user_error(cli("tensors", "--bam", nb, "--ref", fa, "--out", out), out, "no sequence", f[0])
+    # a CRAM whose reference is missing
+    cram = d / "x.cram"
+    pysam.view("-C", "-T", str(fa), "-o", str(cram), str(bam), catch_stdout=False)
+    pysam.index(str(cram))
+    assert_user_error(cli("tensors", "--bam", cram, "--ref", d / "missing.fa", "--out", out), out, "missing.fa")
+    assert_user_error(cli("tensors", "--bam", bam, "--ref", fa, "--regions", "ctgZ:1-10", "--out", out), out,
+                      "ctgZ")
+    assert_user_error(cli("tensors", "--bam", bam, "--ref", fa, "--chunk-index", "3", "--chunk-count", "2",
+                          "--out", out), out, "--chunk-index")
+
+
+def test_labels_from_giab_truth_find_every_truth_snv():
+    if not (GIAB / "truth.chr20_10050001-10100000.vcf.gz").exists():
+        pytest.skip(f"{GIAB} is absent (real data only in the team's CI)")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as t:
+        run_tensors(TensorOptions(bam=str(GIAB / "NA12878_S1.chr20.10_10p1mb.bam"),
+                                  ref=str(GIAB / "ucsc.hg19.chr20.unittest.fasta.gz"), out=f"{t}/o",
+                                  regions=[str(GIAB / "truth_region.bed")],
+                                  truth_vcf=str(GIAB / "truth.chr20_10050001-10100000.vcf.gz"),
+                                  confident_bed=str(GIAB / "truth_region.bed")))
+        sites, _, info = load_tensors(f"{t}/o")
+        assert json.loads(Path(f"{t}/o/tensor_info.json").read_text())["labels"]
+    snv = sites[(sites.kind == "SNV") & (sites.label_gt > 0)]
+    assert len(snv) == 80  # every one of the 80 truth SNVs is a candidate
+    assert (sites[sites.kind != "SNV"].label_gt > 0).sum() >= 10  # of 12 truth indels

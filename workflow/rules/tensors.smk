@@ -1,0 +1,23 @@
+# Stage tensors: pileups of each BAM sample around candidate SNVs/indels, scattered over region chunks.
+
+
+rule tensors:
+    input:
+        bams=sample_bam_inputs,
+        ref=REFERENCE,
+    output:
+        directory(f"{RESULTS}/tensors/{{sample}}/chunk{{chunk}}"),
+    log:
+        f"{LOGS}/tensors/{{sample}}.chunk{{chunk}}.log",
+    benchmark:
+        f"{BENCH}/tensors/{{sample}}.chunk{{chunk}}.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    params:
+        options=tensor_options,
+    shell:
+        "oncorisk tensors --ref {input.ref} {params.options} --out {output} > {log} 2>&1"
