@@ -17,12 +17,14 @@ report: "workflow/report/workflow.rst"
 wildcard_constraints:
     sample="[A-Za-z0-9][A-Za-z0-9._-]*",
     chunk="[0-9]+",
+    tset="[A-Za-z0-9_.-]+",
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/tensors.smk"
+include: "workflow/rules/call.smk"
 include: "workflow/rules/impact.smk"
 include: "workflow/rules/pathways.smk"
 include: "workflow/rules/fusion.smk"

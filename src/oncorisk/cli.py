@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,10 +20,6 @@ from oncorisk.errors import UserError
 
 log = logging.getLogger("oncorisk")
 
-PLANNED_STAGES = {
-    "call": ("deep-learning SNV/indel caller writing VCFs", 4),
-    "train-caller": ("train the caller", 4),
-}
 
 
 def _parse_set(items: list[str]) -> dict:
@@ -72,15 +70,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.config}: OK (cohort {cfg['cohort']}, mode {cfg['mode']}, simulate {cfg['simulate']['enabled']})")
     if args.samples:
         samples = load_samples(args.samples, mode or "somatic")
+        if args.calls:  # the caller's VCFs replace the vcf column of BAM samples
+            from dataclasses import replace
+
+            calls = dict(item.split("=", 1) for item in args.calls if "=" in item)
+            bad = [c for c in args.calls if "=" not in c] + sorted(set(calls) - {s.sample for s in samples})
+            if bad:
+                raise UserError(f"--calls: bad value {bad[0]!r}: write SAMPLE=VCF with a sample of {args.samples}")
+            samples = [replace(s, vcf=os.path.abspath(calls[s.sample])) if s.sample in calls else s for s in samples]
         n_bam = sum(s.has_bam for s in samples)
         print(f"{args.samples}: OK ({len(samples)} samples: {n_bam} with BAMs, {len(samples) - n_bam} with VCFs only)")
         if args.out:
-            from oncorisk.config import SAMPLE_COLUMNS
+            from oncorisk.config import PATH_COLUMNS, SAMPLE_COLUMNS
             from oncorisk.io.atomic import atomic_path
-
-            import os
-
-            from oncorisk.config import PATH_COLUMNS
 
             base = os.path.dirname(os.path.abspath(args.out))
 
@@ -236,19 +238,87 @@ def cmd_tensors(args: argparse.Namespace) -> int:
     opts = TensorOptions(bam=args.bam, ref=args.ref, out=args.out, normal_bam=args.normal_bam, regions=args.regions,
                          chunk_size=args.chunk_size, chunk_index=args.chunk_index, chunk_count=args.chunk_count,
                          filt=filt, thresholds=th, truth_vcf=args.truth_vcf, germline_truth_vcf=args.germline_truth_vcf,
-                         confident_bed=args.confident_bed, truth_sample=args.truth_sample, threads=args.threads)
+                         confident_bed=args.confident_bed, truth_sample=args.truth_sample, threads=args.threads,
+                         unknown_af_above=args.unknown_af_above)
     info = run_tensors(opts)
     log.info("tensors (%s): %d candidate alleles, tensor %s, %d reads -> %s", info["mode"], info["n_sites"],
              "x".join(map(str, info["shape"])), info["counts"]["reads"], args.out)
     return 0
 
 
-def _planned(name: str):
-    def run(args: argparse.Namespace) -> int:
-        what, issue = PLANNED_STAGES[name]
-        raise UserError(f"oncorisk {name}: stage not available in oncorisk {__version__} yet ({what}; tracked in issue #{issue})")
+def cmd_call(args: argparse.Namespace) -> int:
+    from oncorisk.caller.run import CallOptions, command_line, run_call
+    from oncorisk.tensors.run import TensorOptions
 
-    return run
+    tensor_opts = None
+    if args.bam:
+        filt, th = read_options(args, bool(args.normal_bam))
+        tensor_opts = TensorOptions(bam=args.bam, ref=args.ref, normal_bam=args.normal_bam, regions=args.regions,
+                                    chunk_size=args.chunk_size, chunk_index=args.chunk_index,
+                                    chunk_count=args.chunk_count, filt=filt, thresholds=th, threads=args.threads)
+    elif not args.tensors:
+        raise UserError("call: give --bam (and --normal-bam for tumour/normal) or --tensors folders")
+    if not args.out.endswith(".vcf.gz"):
+        raise UserError(f"--out: bad value {args.out!r}: the VCF is bgzipped and indexed: name it *.vcf.gz")
+    opts = CallOptions(out=args.out, model=args.model, ref=args.ref, tensor_opts=tensor_opts,
+                       tensors=args.tensors or [], sample=args.sample_name, normal_sample=args.normal_sample_name,
+                       min_qual=args.min_qual, device=args.device, batch=args.batch, command=command_line())
+    res = run_call(opts)
+    log.info("call (%s): %s -> %s", res["model"], ", ".join(f"{k} {v}" for k, v in res["stats"].items()), args.out)
+    return 0
+
+
+def cmd_train_caller(args: argparse.Namespace) -> int:
+    from oncorisk.caller.run import command_line
+    from oncorisk.caller.train import TrainOptions, train_caller
+
+    if not re.fullmatch(r"\d+\.\d+\.\d+", args.version):
+        raise UserError(f"--version: bad value {args.version!r}: use semantic versioning, e.g. 1.0.0")
+    info = train_caller(TrainOptions(data=args.tensors, out=args.out, name=args.name, version=args.version,
+                                     epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
+                                     loss=args.loss, seed=args.seed, device=args.device, recipe=command_line(),
+                                     members=args.members))
+    v = info["validation"]
+    log.info("train-caller: %s, %d member(s), validation F1 %.4f -> %s", info["name"], args.members, v["f1"],
+             info["folder"])
+    return 0
+
+
+def cmd_spike_in(args: argparse.Namespace) -> int:
+    from oncorisk.caller.spikein import spike_in
+
+    vaf = None
+    if not args.germline:
+        lo, hi = args.vaf
+        if not 0 < lo <= hi <= 1:
+            raise UserError(f"--vaf: bad value {args.vaf}: give LOW HIGH with 0 < LOW <= HIGH <= 1")
+        vaf = (lo, hi)
+    res = spike_in(args.bam, args.ref, args.out, args.truth_out, args.regions, args.snvs, args.indels, vaf,
+                   args.germline, args.seed, args.normal_out)
+    log.info("spike-in: %d sites (%d SNVs, %d indels), %d reads edited -> %s", res["spikes"], res["snv"],
+             res["indel"], res["reads_edited"], args.out)
+    return 0
+
+
+def cmd_gather_vcf(args: argparse.Namespace) -> int:
+    from oncorisk.caller.vcf import gather_vcfs
+
+    n = gather_vcfs(args.vcfs, args.out)
+    log.info("gather-vcf: %d records from %d chunks -> %s", n, len(args.vcfs), args.out)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from oncorisk.caller.evaluate import evaluate, write_metrics
+
+    res = evaluate(args.truth, args.query, args.ref, args.bed, args.truth_sample, args.query_sample, args.somatic,
+                   not args.all_records, args.min_vaf)
+    write_metrics(res, args.out)
+    for k in ("SNV", "INDEL"):
+        r = res[k]
+        print(f"{k}: precision {r['precision']} recall {r['recall']} F1 {r['f1']} (TP {r['tp']}, FP {r['fp']}, "
+              f"FN {r['fn']}; genotype concordance {r['genotype_concordance']})")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -280,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", help="sample sheet (TSV) to check")
     p.add_argument("--mode", choices=["somatic", "germline"], help="calling mode (default: the config's, else somatic)")
     p.add_argument("--out", help="write the validated sheet with resolved paths here")
+    p.add_argument("--calls", nargs="+", metavar="SAMPLE=VCF", help="with --out: VCFs of the caller for BAM samples")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("fit-error-profile", help="fit a sequencing-error profile for the simulator from a real BAM")
@@ -385,19 +456,81 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--germline-truth-vcf", help="somatic mode: the germline truth (labels germline vs somatic)")
     g.add_argument("--confident-bed", help="confident regions: candidates outside get label -1")
     g.add_argument("--truth-sample", help="sample column of the truth VCF (default: the last)")
+    g.add_argument("--unknown-af-above", type=float, help="candidates not in the truth with AF >= this get label -1 "
+                   "(spike-in data, whose own variants are not known)")
     p.set_defaults(func=cmd_tensors)
 
-    for name, (what, issue) in PLANNED_STAGES.items():
-        p = sub.add_parser(name, help=f"{what} (not yet available: issue #{issue})")
-        p.set_defaults(func=_planned(name))
+    p = sub.add_parser("call", help="call SNVs/indels (germline, or tumour/normal somatic) with the CNN + BiLSTM",
+                       description="Tensors, model inference and a bgzipped, indexed VCF in one command (docs/caller.md).")
+    p.add_argument("--bam", help="the sample's (or the tumour's) BAM/CRAM")
+    p.add_argument("--normal-bam", help="matched normal BAM/CRAM: somatic calling")
+    p.add_argument("--tensors", nargs="+", help="instead of --bam: tensors folders (in genome order), as the workflow does")
+    p.add_argument("--ref", required=True, help="reference FASTA")
+    p.add_argument("--model", required=True, help="bundled model name (germline-illumina, somatic-illumina) or a folder")
+    p.add_argument("--out", required=True, help="output VCF (.vcf.gz; a .tbi index is written beside it)")
+    p.add_argument("--sample-name", help="VCF sample name (default: the BAM's SM tag, else its file name)")
+    p.add_argument("--normal-sample-name", help="somatic: the normal's name, written as ##normal_sample")
+    p.add_argument("--min-qual", type=float, default=10.0, help="calls below this QUAL are LowQual (default 10)")
+    p.add_argument("--batch", type=int, default=1024, help="candidates scored at once")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_read_options(p)
+    p.set_defaults(func=cmd_call)
+
+    p = sub.add_parser("train-caller", help="train the caller on labelled tensors; writes models/<name>-v<version>/",
+                       description="Class-weighted CE (or focal) loss, Adam, early stopping on validation F1 (docs/caller.md).")
+    p.add_argument("--tensors", nargs="+", required=True, help="labelled tensors folders (oncorisk tensors --truth-vcf)")
+    p.add_argument("--name", required=True, help="model name, e.g. somatic-illumina")
+    p.add_argument("--version", default="1.0.0", help="semantic version of the checkpoint (default 1.0.0)")
+    p.add_argument("--out", default="models", help="parent folder of the checkpoint (default models/)")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--patience", type=int, default=10, help="epochs without validation-F1 gain before stopping")
+    p.add_argument("--loss", choices=["ce", "focal"], default="ce")
+    p.add_argument("--members", type=int, default=1, help="networks trained from consecutive seeds, averaged (default 1)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.set_defaults(func=cmd_train_caller)
+
+    p = sub.add_parser("spike-in", help="plant SNVs and indels into real reads (training data with real error profiles)",
+                       description="BAMSurgeon-style read editing; see docs/caller.md.")
+    p.add_argument("--bam", required=True)
+    p.add_argument("--ref", required=True)
+    p.add_argument("--regions", nargs="+", required=True, help="BED files and/or CONTIG:START-END")
+    p.add_argument("--out", required=True, help="edited BAM (indexed)")
+    p.add_argument("--truth-out", required=True, help="truth VCF of the planted alleles (.vcf.gz)")
+    p.add_argument("--snvs", type=int, default=100)
+    p.add_argument("--indels", type=int, default=50)
+    p.add_argument("--germline", action="store_true", help="plant genotypes: het (AF 0.5) or hom-alt (AF 1)")
+    p.add_argument("--vaf", type=float, nargs=2, default=[0.05, 0.5], metavar=("LOW", "HIGH"),
+                   help="somatic: allele fractions drawn uniformly from this range")
+    p.add_argument("--normal-out", help="split the reads: plant into one half, write the other half here (pseudo-normal)")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_spike_in)
+
+    p = sub.add_parser("gather-vcf", help="concatenate a sample's chunk VCFs (in chunk order) into one indexed VCF")
+    p.add_argument("vcfs", nargs="+")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_gather_vcf)
+
+    p = sub.add_parser("evaluate", help="precision / recall / F1 of a VCF against a truth VCF, SNVs and indels apart")
+    p.add_argument("--truth", required=True)
+    p.add_argument("--query", required=True)
+    p.add_argument("--ref", required=True)
+    p.add_argument("--bed", help="confident regions")
+    p.add_argument("--truth-sample", help="truth sample column (default: the last)")
+    p.add_argument("--query-sample", help="query sample column (default: the last, the tumour in somatic VCFs)")
+    p.add_argument("--somatic", action="store_true", help="somatic: SOMATIC-flagged calls only, and results by VAF bin")
+    p.add_argument("--min-vaf", type=float, help="only truth alleles and calls with VAF >= this")
+    p.add_argument("--all-records", action="store_true", help="count non-PASS query records too")
+    p.add_argument("--out", required=True, help="metrics JSON")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in PLANNED_STAGES and not {"-h", "--help"} & set(argv):
-        argv = argv[:1]  # a stage that is not available yet: say so, whatever its options
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

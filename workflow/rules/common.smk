@@ -74,7 +74,10 @@ def final_outputs():
         f"{RESULTS}/pathways/pathway_scores.parquet",
         f"{RESULTS}/fusion/risk.tsv",
     ]
-    outputs += tensor_outputs()
+    outputs += [f"{RESULTS}/calls/{s}.vcf.gz" for s in BAM_SAMPLES]
+    outputs += [
+        f"{RESULTS}/calls/{s}.metrics.json" for s in BAM_SAMPLES if call_truth(s)
+    ]
     if SIMULATE:
         outputs.append(f"{SIM_DIR}/manifest.json")
     return outputs
@@ -146,6 +149,86 @@ def tensor_options(wildcards):
             opts.append(f"--truth-vcf {truth}.germline.vcf.gz")
         opts.append(f"--confident-bed {SIM_DIR}/truth/confident.bed")
     return " ".join(opts)
+
+
+def caller_model():
+    model = config["call"]["model"]
+    return model or (
+        "somatic-illumina" if config["mode"] == "somatic" else "germline-illumina"
+    )
+
+
+def call_options(wildcards):
+    """Command-line options of `oncorisk call` for one tensors chunk."""
+    return (
+        f"--model {caller_model()} --min-qual {config['call']['min_qual']} "
+        f"--sample-name {wildcards.sample} --device {config['device']}"
+    )
+
+
+def call_truth(sample):
+    """(truth VCF, confident BED, somatic?) for evaluating a sample's calls, or None."""
+    if SIMULATE:
+        kind = "somatic" if config["mode"] == "somatic" else "germline"
+        return (
+            f"{SIM_DIR}/truth/{sample}.{kind}.vcf.gz",
+            f"{SIM_DIR}/truth/confident.bed",
+            kind == "somatic",
+        )
+    if config["call"]["truth_vcf"]:
+        return (
+            config["call"]["truth_vcf"],
+            config["call"]["confident_bed"],
+            config["mode"] == "somatic",
+        )
+    return None
+
+
+def evaluate_options(wildcards):
+    truth, bed, somatic = call_truth(wildcards.sample)
+    opts = [f"--truth {truth}"]
+    if bed:
+        opts.append(f"--bed {bed}")
+    if somatic:
+        opts.append("--somatic")
+    return " ".join(opts)
+
+
+def train_sets():
+    """Training sets of `snakemake train_caller` by name (the cohort's own BAM samples by default)."""
+    sets = {s["name"]: s for s in config["train_caller"]["sets"]}
+    return sets
+
+
+def train_set_options(wildcards):
+    s = train_sets()[wildcards.tset]
+    opts = [f"--bam {s['bam']}", f"--truth-vcf {s['truth_vcf']}"]
+    for key in (
+        "normal_bam",
+        "germline_truth_vcf",
+        "confident_bed",
+        "unknown_af_above",
+    ):
+        if s.get(key) is not None:
+            opts.append(f"--{key.replace('_', '-')} {s[key]}")
+    if s.get("regions"):
+        opts.append(f"--regions {s['regions']}")
+    return " ".join(opts)
+
+
+def train_caller_inputs():
+    if train_sets():
+        return [f"{RESULTS}/train_caller/tensors/{name}" for name in train_sets()]
+    if SIMULATE:  # the demo's BAM samples come with truth: their tensors are labelled
+        return tensor_outputs()
+    return []
+
+
+def impact_sheet():
+    """The sheet impact reads: BAM samples carry the caller's VCFs."""
+    if BAM_SAMPLES:
+        return f"{RESULTS}/samples.called.tsv"
+    return f"{RESULTS}/samples.validated.tsv"
 
 
 def simulate_settings():

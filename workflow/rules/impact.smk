@@ -3,7 +3,7 @@
 
 rule impact:
     input:
-        sheet=f"{RESULTS}/samples.validated.tsv",
+        sheet=impact_sheet(),
         gtf=ANNOTATION,
         ref=REFERENCE,
     output:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from oncorisk.tensors.layout import MAX_INDEL_LEN_SCALE, SAMPLE_FIELDS, SHARED_FIELDS, WIDTH, WINDOW
+from oncorisk.tensors.layout import CANDIDATE_FIELDS, MAX_INDEL_LEN_SCALE, SAMPLE_FIELDS, SHARED_FIELDS, WIDTH, WINDOW
 from oncorisk.tensors.pileup import BASE_CODE, NF, Pileup
 
-N_POSITION_FEATURES = len(SAMPLE_FIELDS) - 2  # all sample fields but the candidate's support
+N_POSITION_FEATURES = len(SAMPLE_FIELDS) - CANDIDATE_FIELDS  # all sample fields but the candidate's support
 
 
 def position_features(pile: Pileup, max_depth: int) -> np.ndarray:
@@ -31,11 +31,12 @@ def _windows(feat: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return padded[idx]
 
 
-def encode_sites(sites: pd.DataFrame, piles: list[Pileup], supports: list[np.ndarray], max_depth: int) -> np.ndarray:
+def encode_sites(sites: pd.DataFrame, piles: list[Pileup], supports: list[np.ndarray], haps: list[np.ndarray],
+                 max_depth: int) -> np.ndarray:
     """Tensors (n, WIDTH, channels) for candidate rows; ``piles`` are tumour then normal (or the one sample).
 
-    ``supports[k]`` is the (n, 5) array of :func:`oncorisk.tensors.candidates.allele_counts` for pileup k.
-    All pileups must cover the same positions.
+    ``supports[k]`` is the (n, 5) array of :func:`oncorisk.tensors.candidates.allele_counts` for pileup k,
+    ``haps[k]`` the (n, 2) haplotype-supporting reads [alt, ref]. All pileups cover the same positions.
     """
     n = len(sites)
     base = piles[0]
@@ -59,10 +60,12 @@ def encode_sites(sites: pd.DataFrame, piles: list[Pileup], supports: list[np.nda
     out[:, :, 7] = (kind == "DEL")[:, None]
     out[:, :, 8] = (np.minimum(ilen, MAX_INDEL_LEN_SCALE) / MAX_INDEL_LEN_SCALE)[:, None]
     c = len(SHARED_FIELDS)
-    for pile, sup in zip(piles, supports):
+    for pile, sup, hap in zip(piles, supports, haps):
         out[:, :, c:c + N_POSITION_FEATURES] = _windows(position_features(pile, max_depth), offset)
         d = np.maximum(sup[:, 0], 1).astype(np.float32)
         out[:, WINDOW, c + N_POSITION_FEATURES] = sup[:, 3] / d
         out[:, WINDOW, c + N_POSITION_FEATURES + 1] = sup[:, 4] / d
+        out[:, WINDOW, c + N_POSITION_FEATURES + 2] = np.minimum(hap[:, 0] / d, 1.0)
+        out[:, WINDOW, c + N_POSITION_FEATURES + 3] = np.minimum(hap[:, 1] / d, 1.0)
         c += len(SAMPLE_FIELDS)
     return out.astype(np.float16)

@@ -18,9 +18,11 @@ COUNT_FIELDS = ("A", "C", "G", "T", "ins", "del", "delbase", "clip")
 # per-allele means: base quality / 40 and mapping quality / 60 of reference-matching and of other reads
 QUALITY_FIELDS = ("bq_ref", "bq_alt", "mq_ref", "mq_alt")
 # per-sample channels: counts by strand, qualities, depth / max depth, and the candidate allele's support
-# (fraction of reads carrying exactly this allele, by strand, at the anchor column only)
+# at the anchor column only: fraction of reads carrying exactly this allele in their alignment, by strand,
+# and (indels) fractions of reads that fit the alt / the reference haplotype better (haplotype.py)
 SAMPLE_FIELDS = tuple(f"{s}_{f}" for s in STRANDS for f in COUNT_FIELDS) + QUALITY_FIELDS + (
-    "depth", "cand_fwd", "cand_rev")
+    "depth", "cand_fwd", "cand_rev", "hap_alt", "hap_ref")
+CANDIDATE_FIELDS = 4  # the last four sample fields are per-candidate, not per-position
 # channels shared by the samples: reference one-hot, the columns the candidate spans, its type and length
 SHARED_FIELDS = ("ref_A", "ref_C", "ref_G", "ref_T", "cand_span", "is_snv", "is_ins", "is_del", "indel_len")
 MAX_INDEL_LEN_SCALE = 10.0

@@ -33,6 +33,7 @@ from oncorisk.io.intervals import merge_intervals
 from oncorisk.tensors import labels as lab
 from oncorisk.tensors.candidates import GERMLINE, SITE_COLUMNS, SOMATIC, Thresholds, allele_counts, find_candidates
 from oncorisk.tensors.encode import encode_sites
+from oncorisk.tensors.haplotype import indel_support
 from oncorisk.tensors.layout import WINDOW, layout_info
 from oncorisk.tensors.pileup import ReadFilter, open_alignment, pileup_region
 
@@ -57,6 +58,7 @@ class TensorOptions:
     germline_truth_vcf: str | None = None
     confident_bed: str | None = None
     truth_sample: str | None = None
+    unknown_af_above: float | None = None  # non-truth candidates at or above this AF get label -1 (spike-in data)
     threads: int = 1
 
     @property
@@ -164,22 +166,32 @@ def _chunk_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
     fasta = pysam.FastaFile(opts.ref)
     clen = fasta.get_reference_length(contig)
     ctx = (max(0, start - WINDOW), min(clen, end + WINDOW))
-    piles = []
+    piles, alns = [], []
     for path in [opts.bam] + ([opts.normal_bam] if opts.normal_bam else []):
         aln = open_alignment(path, opts.ref)
         piles.append(pileup_region(aln, path, fasta, contig, ctx[0], ctx[1], opts.filt))
-        aln.close()
+        alns.append(aln)
     th = opts.thresholds or (SOMATIC if opts.normal_bam else GERMLINE)
     sites = find_candidates(piles[0], th, start, end)
     if len(intervals) > 1:
         sites = sites[lab.in_intervals(sites["pos"].to_numpy(), intervals)].reset_index(drop=True)
     supports = [allele_counts(p, sites["pos"].to_numpy(), list(sites["ref"]), list(sites["alt"])) for p in piles]
+    haps = []
+    for aln, sup in zip(alns, supports):
+        h = indel_support(aln, fasta, contig, sites, opts.filt)
+        snv = (sites["kind"] == "SNV").to_numpy()
+        # SNVs: the alignment already says which reads carry the base
+        haps.append(np.where(snv[:, None], np.stack([sup[:, 3] + sup[:, 4], sup[:, 1] + sup[:, 2]], axis=1),
+                             np.stack([h[:, 0] + h[:, 1], h[:, 2] + h[:, 3]], axis=1)))
+        aln.close()
+    sites = sites.assign(hap_alt=haps[0][:, 0], hap_ref=haps[0][:, 1])
     if opts.normal_bam:
         n = supports[1]
         sites = sites.assign(normal_depth=n[:, 0], normal_ref_fwd=n[:, 1], normal_ref_rev=n[:, 2],
                              normal_alt_fwd=n[:, 3], normal_alt_rev=n[:, 4],
-                             normal_af=np.round((n[:, 3] + n[:, 4]) / np.maximum(n[:, 0], 1), 6))
-    tensors = encode_sites(sites, piles, supports, opts.filt.max_depth or 250)
+                             normal_af=np.round((n[:, 3] + n[:, 4]) / np.maximum(n[:, 0], 1), 6),
+                             normal_hap_alt=haps[1][:, 0], normal_hap_ref=haps[1][:, 1])
+    tensors = encode_sites(sites, piles, supports, haps, opts.filt.max_depth or 250)
     if opts.truth_vcf:
         confident = np.ones(len(sites), dtype=bool)
         if opts.confident_bed:
@@ -189,14 +201,21 @@ def _chunk_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
         truth = lab.read_truth(opts.truth_vcf, fasta, contig, start, end, opts.truth_sample)
         germ = lab.read_truth(opts.germline_truth_vcf, fasta, contig, start, end) if opts.germline_truth_vcf else \
             ({} if opts.normal_bam else None)
+        if opts.unknown_af_above is not None:
+            hap_af = sites["hap_alt"].to_numpy() / np.maximum(sites["hap_alt"] + sites["hap_ref"], 1).to_numpy()
+            af = np.maximum(sites["af"].to_numpy(), hap_af)  # in repeats the aligner hides indel reads
+            confident &= ~((af >= opts.unknown_af_above)
+                           & ~np.array([k in truth for k in zip(sites["pos"], sites["ref"], sites["alt"])], dtype=bool))
         sites = lab.label_sites(sites, truth, germ, confident)
+    sites = sites.assign(pos=sites["pos"].astype("int64") + 1)  # 1-based from here on, as in VCF
     stats = dict(reads=sum(p.reads for p in piles), downsampled=sum(p.reads_dropped_downsampling for p in piles),
                  bases=sum(b - a for a, b in intervals))
     return sites, tensors, stats
 
 
 def iter_chunks(opts: TensorOptions):
-    """Yield (sites, tensors, stats) per chunk, in order; chunks run in ``opts.threads`` processes."""
+    """Yield (sites, tensors, stats) per chunk, in order (sites with 1-based ``pos``); chunks run in
+    ``opts.threads`` processes."""
     fasta = open_reference(opts.ref)
     for path in [opts.bam] + ([opts.normal_bam] if opts.normal_bam else []):
         aln = open_alignment(path, opts.ref)
@@ -240,13 +259,12 @@ def run_tensors(opts: TensorOptions) -> dict:
                 out.write(block)
         raw.unlink()
         sites = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=SITE_COLUMNS)
-        sites = sites.assign(pos=sites["pos"].astype("int64") + 1)  # 1-based, as in VCF
         sites.to_csv(tmp / "sites.tsv", sep="\t", index=False)
         info.update(dict(
             shape=list(shape), n_sites=n, oncorisk_version=__version__,
             inputs=dict(bam=str(opts.bam), normal_bam=opts.normal_bam, ref=str(opts.ref), regions=opts.regions,
                         truth_vcf=opts.truth_vcf, germline_truth_vcf=opts.germline_truth_vcf,
-                        confident_bed=opts.confident_bed),
+                        confident_bed=opts.confident_bed, unknown_af_above=opts.unknown_af_above),
             chunk=dict(size=opts.chunk_size, index=opts.chunk_index, count=opts.chunk_count),
             read_filter=asdict(opts.filt), thresholds=asdict(opts.thresholds or (SOMATIC if opts.normal_bam else GERMLINE)),
             labels=bool(opts.truth_vcf), counts=totals,

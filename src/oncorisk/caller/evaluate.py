@@ -1,0 +1,158 @@
+"""``oncorisk evaluate``: precision, recall and F1 of a query VCF against a truth VCF.
+
+Both sides are normalised the same way before matching (multi-allelic records split, MNPs split into
+SNVs, common prefix/suffix trimmed, indels left-aligned against the FASTA), then matched by allele
+(position, REF, ALT). SNVs and indels are scored separately, within the confident BED when given.
+Genotype concordance is the fraction of matched alleles whose genotype (het / hom-alt) agrees.
+In somatic mode, results are also given by VAF bin (truth VAF for recall, the call's VAF for precision).
+
+This is allele matching after normalisation, not haplotype comparison (as hap.py / vcfeval): two
+different representations of one complex haplotype still count as an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pysam
+
+from oncorisk.errors import UserError
+from oncorisk.io.atomic import atomic_path
+from oncorisk.io.intervals import read_bed
+from oncorisk.tensors.labels import in_intervals, normalise_allele
+
+VAF_BINS = [(0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.5), (0.5, 1.01)]
+
+
+def _open(path: str) -> pysam.VariantFile:
+    if not Path(path).is_file():
+        raise UserError(f"{path}: VCF not found: give an existing VCF/BCF")
+    try:
+        return pysam.VariantFile(str(path))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read as VCF ({exc}): give a valid VCF/BCF") from None
+
+
+def _vaf(rec, col) -> float:
+    for key in ("VAF", "AF"):
+        if col is not None and key in rec.format:
+            v = rec.samples[col].get(key)
+            if isinstance(v, tuple):
+                v = v[0]
+            if v is not None:
+                return float(v)
+    for key in ("EXPECTED_VAF", "VAF", "AF"):
+        if key in rec.info:
+            v = rec.info[key]
+            return float(v[0] if isinstance(v, tuple) else v)
+    if col is not None and "AD" in rec.format:
+        ad = rec.samples[col].get("AD")
+        if ad and None not in ad and sum(ad) > 0:
+            return ad[1] / sum(ad)
+    return math.nan
+
+
+def read_alleles(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only: bool, role: str,
+                 somatic: bool = False) -> dict:
+    """Normalised alleles -> (genotype class 1 het / 2 hom-alt, VAF) of the chosen sample column."""
+    vf = _open(path)
+    samples = list(vf.header.samples)
+    if sample is not None and sample not in samples:
+        raise UserError(f"{path}: sample {sample!r} not in the VCF (samples: {', '.join(samples) or 'none'}): "
+                        f"give --{role}-sample with one of them")
+    col = sample if sample is not None else (samples[-1] if samples else None)  # last column: the tumour
+    fa_contigs = set(fasta.references)
+    vcf_contigs = set(vf.header.contigs) or None
+    if vcf_contigs is not None and not (vcf_contigs & fa_contigs):
+        raise UserError(f"{path}: no contig in common with the reference (VCF: {', '.join(sorted(vcf_contigs)[:4])}; "
+                        f"FASTA: {', '.join(sorted(fa_contigs)[:4])}): rename the contigs (bcftools annotate "
+                        f"--rename-chrs) to the reference's")
+    out: dict = {}
+    for rec in vf:
+        if rec.chrom not in fa_contigs:
+            continue
+        if pass_only and rec.filter.keys() and "PASS" not in rec.filter.keys():
+            continue
+        if somatic and role == "query" and "SOMATIC" in rec.header.info and "SOMATIC" not in rec.info:
+            continue
+        gt = rec.samples[col].get("GT") if col is not None and "GT" in rec.format else None
+        vaf = _vaf(rec, col)
+        for k, alt in enumerate(rec.alts or (), start=1):
+            if gt and all(g is not None for g in gt):
+                n_alt = sum(g == k for g in gt)
+                if n_alt == 0:
+                    continue
+                cls = 2 if n_alt == len(gt) and len(gt) > 1 else 1
+            else:
+                cls = 1
+            for pos, ref, a in normalise_allele(fasta, rec.chrom, rec.pos - 1, rec.ref, alt):
+                out[(rec.chrom, pos, ref, a)] = (cls, vaf)
+    return out
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict:
+    p = tp / (tp + fp) if tp + fp else math.nan
+    r = tp / (tp + fn) if tp + fn else math.nan
+    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan
+    return dict(tp=tp, fp=fp, fn=fn, precision=_r(p), recall=_r(r), f1=_r(f))
+
+
+def _r(x: float):
+    return None if math.isnan(x) else round(x, 6)
+
+
+def kind_of(key) -> str:
+    return "SNV" if len(key[2]) == len(key[3]) == 1 else "INDEL"
+
+
+def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sample: str | None = None,
+             query_sample: str | None = None, somatic: bool = False, pass_only: bool = True,
+             min_vaf: float | None = None) -> dict:
+    from oncorisk.tensors.run import open_reference
+
+    fasta = open_reference(ref)
+    t = read_alleles(truth, fasta, truth_sample, False, "truth", somatic)
+    q = read_alleles(query, fasta, query_sample, pass_only, "query", somatic)
+    if bed:
+        regions = read_bed(bed)
+
+        def inside(d):
+            return {k: v for k, v in d.items() if in_intervals(np.array([k[1]]), regions.get(k[0], []))[0]}
+
+        t, q = inside(t), inside(q)
+    if min_vaf is not None:
+        t = {k: v for k, v in t.items() if not v[1] < min_vaf}
+        q = {k: v for k, v in q.items() if not v[1] < min_vaf}
+    result: dict = dict(truth=str(truth), query=str(query), bed=bed, pass_only=pass_only,
+                        matching="allele after normalisation (split, trim, left-align)")
+    for kind in ("SNV", "INDEL"):
+        tk = {k: v for k, v in t.items() if kind_of(k) == kind}
+        qk = {k: v for k, v in q.items() if kind_of(k) == kind}
+        both = tk.keys() & qk.keys()
+        row = _prf(len(both), len(qk.keys() - tk.keys()), len(tk.keys() - qk.keys()))
+        row["genotype_concordance"] = _r(np.mean([tk[k][0] == qk[k][0] for k in both]) if both else math.nan)
+        result[kind] = row
+    both = t.keys() & q.keys()
+    result["ALL"] = _prf(len(both), len(q.keys() - t.keys()), len(t.keys() - q.keys()))
+    if somatic:
+        bins = []
+        for lo, hi in VAF_BINS:
+            tb = {k for k, v in t.items() if lo <= v[1] < hi}
+            qb = {k for k, v in q.items() if lo <= (v[1] if not math.isnan(v[1]) else -1) < hi}
+            tp_r = len(tb & q.keys())
+            tp_p = len(qb & t.keys())
+            rec = tp_r / len(tb) if tb else math.nan
+            prec = tp_p / len(qb) if qb else math.nan
+            f = 2 * prec * rec / (prec + rec) if prec + rec > 0 else math.nan
+            bins.append(dict(vaf=f"[{lo:g}, {min(hi, 1):g}{')' if hi <= 1 else ']'}", truth=len(tb), calls=len(qb),
+                             recall=_r(rec), precision=_r(prec), f1=_r(f)))
+        result["by_vaf"] = bins
+    return result
+
+
+def write_metrics(result: dict, out: str) -> None:
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(json.dumps(result, indent=2) + "\n")

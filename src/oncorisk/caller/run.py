@@ -1,0 +1,99 @@
+"""``oncorisk call``: tensors (made on the fly from BAMs, or read from tensors folders), model, VCF.
+
+Streaming: one chunk at a time is encoded, scored in batches and written, so memory is bounded by the
+chunk size whatever the genome.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pysam
+
+from oncorisk.caller.checkpoint import check_layout, load_checkpoint, resolve_model
+from oncorisk.caller.train import predict_logits
+from oncorisk.caller.vcf import format_records, vcf_header, write_vcf
+from oncorisk.errors import UserError
+from oncorisk.repro import pick_device, seed_everything
+from oncorisk.tensors.layout import layout_info
+from oncorisk.tensors.run import TensorOptions, iter_chunks, load_tensors, open_reference
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CallOptions:
+    out: str
+    model: str
+    ref: str
+    tensor_opts: TensorOptions | None = None  # from BAMs
+    tensors: list[str] = field(default_factory=list)  # or from tensors folders, in genome order
+    sample: str | None = None
+    normal_sample: str | None = None
+    min_qual: float = 10.0
+    device: str = "auto"
+    batch: int = 1024
+    command: str = ""
+
+
+def bam_sample_name(path: str) -> str:
+    try:
+        rgs = pysam.AlignmentFile(path).header.to_dict().get("RG", [])
+    except (OSError, ValueError):
+        rgs = []
+    names = sorted({rg["SM"] for rg in rgs if "SM" in rg})
+    return names[0] if len(names) == 1 else Path(path).name.split(".")[0]
+
+
+def run_call(opts: CallOptions) -> dict:
+    seed_everything(0)
+    device = pick_device(opts.device)
+    model_dir = resolve_model(opts.model)
+    net, minfo = load_checkpoint(opts.model, device)
+    somatic = minfo["layout"]["mode"] == "somatic"
+    if opts.tensor_opts is not None:
+        to = opts.tensor_opts
+        mode = to.mode
+        check_layout(minfo, layout_info(mode), str(model_dir), f"the {mode} tensors of {to.bam}")
+        sample = opts.sample or bam_sample_name(to.bam)
+        normal = opts.normal_sample or (bam_sample_name(to.normal_bam) if to.normal_bam else None)
+        chunks = ((s, t) for s, t, _ in iter_chunks(to))
+    else:
+        if not opts.tensors:
+            raise UserError("call: give --bam (and --normal-bam) or --tensors folders")
+        infos = []
+        for folder in opts.tensors:
+            _, _, info = load_tensors(folder)
+            check_layout(minfo, info, str(model_dir), folder)
+            infos.append(info)
+        sample = opts.sample or Path(infos[0]["inputs"]["bam"]).name.split(".")[0]
+        normal = opts.normal_sample or ("NORMAL" if somatic else None)
+        chunks = (load_tensors(f)[:2] for f in opts.tensors)
+    fasta = open_reference(opts.ref)
+    contigs = list(zip(fasta.references, fasta.lengths))
+    samples = [normal or "NORMAL", sample] if somatic else [sample]
+    header = vcf_header(contigs, samples, somatic, opts.ref, model_dir.name, opts.command, opts.min_qual)
+    stats = dict(candidates=0, PASS=0, LowQual=0, RefCall=0, GERMLINE=0)
+
+    def lines():
+        for sites, tensors in chunks:
+            if len(sites) == 0:
+                continue
+            probs = predict_logits(net, np.asarray(tensors), device, opts.batch)
+            for line in format_records(sites, probs, somatic, opts.min_qual):
+                stats["candidates"] += 1
+                stats[line.split("\t", 7)[6]] += 1
+                yield line
+
+    write_vcf(opts.out, header, lines())
+    log.info("call: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
+    return dict(stats=stats, model=model_dir.name, samples=samples)
+
+
+def command_line() -> str:
+    return "oncorisk " + " ".join(shlex.quote(a) for a in sys.argv[1:])

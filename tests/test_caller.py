@@ -1,0 +1,260 @@
+"""Stage `call`: VCF validity, evaluation on hand-made cases, checkpoints, layout checks, spike-in, training."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pysam
+import pytest
+
+from conftest import FIXTURES, needs_tool
+from oncorisk.caller.evaluate import evaluate
+from oncorisk.errors import UserError
+
+HEADER = "##fileformat=VCFv4.2\n##contig=<ID=ctgA,length=600>\n##contig=<ID=ctgB,length=300>\n" \
+         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+COLS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n"
+
+
+@pytest.fixture(scope="module")
+def ref(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("ref")
+    fa = d / "tiny.fa"
+    shutil.copy(FIXTURES / "tiny.fa", fa)
+    pysam.faidx(str(fa))
+    return fa
+
+
+@pytest.fixture(scope="module")
+def fixture_bam(ref) -> Path:
+    bam = ref.parent / "pileup.bam"
+    pysam.view("-b", "-o", str(bam), str(FIXTURES / "pileup.sam"), catch_stdout=False)
+    pysam.index(str(bam))
+    return bam
+
+
+def vcf(path: Path, rows: list[str], header: str = HEADER, cols: str = COLS) -> Path:
+    text = header + cols + "".join(r + "\n" for r in rows)
+    plain = path.with_suffix("")
+    plain.write_text(text)
+    pysam.tabix_compress(str(plain), str(path), force=True)
+    pysam.tabix_index(str(path), preset="vcf", force=True)
+    return path
+
+
+def seq(ref: Path, a: int, b: int) -> str:
+    return pysam.FastaFile(str(ref)).fetch("ctgA", a, b)
+
+
+def test_evaluate_hand_made_cases(ref, tmp_path):
+    s = seq(ref, 0, 600)
+    # the AAAA run at 0-based 233-236 (ctgA:234-237), C before it at 233 (1-based)
+    assert s[232:237] == "CAAAA"
+    snv_alt = "A" if s[150] != "A" else "C"
+    truth = vcf(tmp_path / "truth.vcf.gz", [
+        f"ctgA\t151\t.\t{s[150]}\t{snv_alt}\t.\tPASS\t.\tGT\t0/1",
+        "ctgA\t233\t.\tCA\tC\t.\tPASS\t.\tGT\t1/1",  # left-aligned deletion of one A
+        f"ctgA\t301\t.\t{s[300]}\t{s[300]}TG\t.\tPASS\t.\tGT\t0/1",  # missed by the query
+    ])
+    query = vcf(tmp_path / "query.vcf.gz", [
+        f"ctgA\t151\t.\t{s[150]}\t{snv_alt}\t30\tPASS\t.\tGT\t0/1",
+        # the same deletion written right-shifted, with a padding base: AAAAT -> AAAT at 234
+        f"ctgA\t234\t.\t{s[233:238]}\t{s[233:236]}{s[237]}\t30\tPASS\t.\tGT\t0/1",
+        f"ctgA\t401\t.\t{s[400]}\t{'A' if s[400] != 'A' else 'C'}\t30\tPASS\t.\tGT\t0/1",  # false positive
+        f"ctgA\t451\t.\t{s[450]}\t{'A' if s[450] != 'A' else 'C'}\t3\tLowQual\t.\tGT\t0/1",  # filtered: ignored
+    ])
+    r = evaluate(str(truth), str(query), str(ref))
+    assert (r["SNV"]["tp"], r["SNV"]["fp"], r["SNV"]["fn"]) == (1, 1, 0)
+    assert (r["INDEL"]["tp"], r["INDEL"]["fp"], r["INDEL"]["fn"]) == (1, 0, 1)
+    assert r["SNV"]["precision"] == 0.5 and r["INDEL"]["recall"] == 0.5
+    assert r["INDEL"]["genotype_concordance"] == 0.0  # 1/1 in truth, 0/1 in the query
+    assert r["SNV"]["genotype_concordance"] == 1.0
+    r_all = evaluate(str(truth), str(query), str(ref), pass_only=False)
+    assert r_all["SNV"]["fp"] == 2
+    bed = tmp_path / "conf.bed"
+    bed.write_text("ctgA\t200\t350\n")
+    r_bed = evaluate(str(truth), str(query), str(ref), bed=str(bed))
+    assert r_bed["SNV"]["tp"] == 0 and r_bed["INDEL"]["tp"] == 1 and r_bed["INDEL"]["fn"] == 1
+
+
+def test_evaluate_somatic_by_vaf_bin(ref, tmp_path):
+    s = seq(ref, 0, 600)
+    hdr = HEADER + '##INFO=<ID=SOMATIC,Number=0,Type=Flag,Description="x">\n' \
+        '##FORMAT=<ID=VAF,Number=A,Type=Float,Description="x">\n'
+    cols = COLS.replace("\tS\n", "\tNORMAL\tTUMOR\n")
+    alt = {p: "A" if s[p - 1] != "A" else "C" for p in (101, 201, 301, 401)}
+    truth = vcf(tmp_path / "t.vcf.gz", [f"ctgA\t{p}\t.\t{s[p - 1]}\t{alt[p]}\t.\tPASS\tSOMATIC\tGT:VAF\t0/0:0\t0/1:{v}"
+                                        for p, v in ((101, 0.07), (201, 0.15), (301, 0.4), (401, 0.45))], hdr, cols)
+    query = vcf(tmp_path / "q.vcf.gz", [f"ctgA\t{p}\t.\t{s[p - 1]}\t{alt[p]}\t30\tPASS\tSOMATIC\tGT:VAF\t0/0:0\t0/1:{v}"
+                                        for p, v in ((201, 0.14), (301, 0.38), (401, 0.5))], hdr, cols)
+    r = evaluate(str(truth), str(query), str(ref), somatic=True)
+    bins = {b["vaf"]: b for b in r["by_vaf"]}
+    assert bins["[0.05, 0.1)"]["recall"] == 0.0 and bins["[0.3, 0.5)"]["recall"] == 1.0
+    assert evaluate(str(truth), str(query), str(ref), somatic=True, min_vaf=0.1)["SNV"]["f1"] == 1.0
+
+
+def test_evaluate_names_contig_and_sample_mistakes(ref, tmp_path):
+    other = vcf(tmp_path / "o.vcf.gz", ["chr1\t10\t.\tA\tC\t.\tPASS\t.\tGT\t0/1"],
+                HEADER.replace("ctgA", "chr1").replace("ctgB", "chr2"))
+    good = vcf(tmp_path / "g.vcf.gz", [])
+    with pytest.raises(UserError, match="no contig in common.*rename"):
+        evaluate(str(other), str(good), str(ref))
+    with pytest.raises(UserError, match="sample 'X' not in the VCF"):
+        evaluate(str(good), str(good), str(ref), truth_sample="X")
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "oncorisk.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def records(path: Path) -> list[list[str]]:
+    with gzip.open(path, "rt") as fh:
+        return [ln.rstrip("\n").split("\t") for ln in fh if not ln.startswith("#")]
+
+
+def test_germline_call_writes_a_valid_deterministic_vcf(ref, fixture_bam, tmp_path):
+    out, runs = tmp_path / "a.vcf.gz", []
+    for _ in range(2):  # the same command twice: byte-identical output
+        res = cli("call", "--bam", fixture_bam, "--ref", ref, "--regions", "ctgA", "--model", "germline-illumina",
+                  "--out", out)
+        assert res.returncode == 0, res.stderr
+        runs.append(out.read_bytes())
+    assert runs[0] == runs[1]
+    outs = [out]
+    assert Path(f"{out}.tbi").is_file()
+    vf = pysam.VariantFile(str(outs[0]))
+    assert list(vf.header.contigs) == ["ctgA", "ctgB"] and list(vf.header.samples) == ["pileup"]
+    header = str(vf.header)
+    assert "##source=oncorisk-" in header and "##oncoriskCommand=oncorisk call" in header
+    recs = records(outs[0])
+    assert [(r[1], r[3], r[4]) for r in recs] == [("151", "C", "A"), ("151", "C", "G"), ("233", "CA", "C"),
+                                                  ("301", "A", "ATG"), ("401", "GAGT", "G")]
+    for r in recs:
+        assert r[6] in {"PASS", "LowQual", "RefCall"} and 0 <= float(r[5]) <= 99
+        assert r[8] == "GT:GQ:DP:AD:VAF:PL" and re.match(r"^[01]/[01]:\d+:\d+:\d+,\d+:[\d.e-]+:\d+,\d+,\d+$", r[9])
+        assert (r[6] == "RefCall") == (r[9].startswith("0/0"))
+    qual = {r[1] + r[4]: float(r[5]) for r in recs}
+    # three supporting reads of ~13 (the indels at 233 and 301) are stronger evidence than two (151, 401)
+    assert min(qual["233C"], qual["301ATG"]) > max(qual["151A"], qual["151G"], qual["401G"])
+    assert any(r[6] == "PASS" for r in recs)
+
+
+@needs_tool("bcftools")
+def test_bcftools_accepts_the_vcf(ref, fixture_bam, tmp_path):
+    out = tmp_path / "c.vcf.gz"
+    assert cli("call", "--bam", fixture_bam, "--ref", ref, "--model", "germline-illumina", "--out", out).returncode == 0
+    subprocess.run(["bcftools", "view", str(out)], check=True, capture_output=True)
+    res = subprocess.run(["bcftools", "norm", "--check-ref", "e", "-f", str(ref), str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+def test_no_candidates_gives_a_valid_empty_vcf(ref, fixture_bam, tmp_path):
+    out = tmp_path / "empty.vcf.gz"
+    res = cli("call", "--bam", fixture_bam, "--ref", ref, "--regions", "ctgB", "--model", "germline-illumina",
+              "--out", out)
+    assert res.returncode == 0, res.stderr
+    vf = pysam.VariantFile(str(out))
+    assert list(vf) == [] and Path(f"{out}.tbi").is_file() and "ctgB" in vf.header.contigs
+
+
+def test_a_model_of_another_layout_is_refused(ref, fixture_bam, tmp_path):
+    out = tmp_path / "x.vcf.gz"
+    # the germline model on tumour/normal tensors
+    res = cli("call", "--bam", fixture_bam, "--normal-bam", fixture_bam, "--ref", ref, "--model", "germline-illumina",
+              "--out", out)
+    assert res.returncode == 2 and "another layout" in res.stderr and "mode" in res.stderr, res.stderr
+    assert not out.exists()
+    res = cli("call", "--bam", fixture_bam, "--ref", ref, "--model", "no-such-model", "--out", out)
+    assert res.returncode == 2 and "germline-illumina" in res.stderr
+
+
+def test_checkpoint_records_version_layout_and_training(tmp_path):
+    from oncorisk.caller.checkpoint import bundled_models
+
+    models = bundled_models()
+    assert {"germline-illumina", "somatic-illumina"} <= set(models)
+    for name in ("germline-illumina", "somatic-illumina"):
+        info = json.loads((models[name] / "model_info.json").read_text())
+        assert re.fullmatch(r"\d+\.\d+\.\d+", info["version"]) and info["oncorisk_version"]
+        assert info["layout"]["mode"] == name.split("-")[0] and info["layout"]["channel_names"]
+        assert info["training"]["sources"] and info["validation"]["f1"] > 0.9 and info["training"]["recipe"]
+
+
+def test_somatic_calls_on_a_simulated_pair(small_cohort, tmp_path):
+    out = tmp_path / "s.vcf.gz"
+    res = cli("call", "--bam", small_cohort / "bams" / "P0001.tumor.bam", "--normal-bam",
+              small_cohort / "bams" / "P0001.normal.bam", "--ref", small_cohort / "reference.fa",
+              "--regions", small_cohort / "panel.bed", "--model", "somatic-illumina", "--out", out)
+    assert res.returncode == 0, res.stderr
+    vf = pysam.VariantFile(str(out))
+    assert list(vf.header.samples) == ["NORMAL", "TUMOR"]
+    r = evaluate(str(small_cohort / "truth" / "P0001.somatic.vcf.gz"), str(out), str(small_cohort / "reference.fa"),
+                 bed=str(small_cohort / "truth" / "confident.bed"), somatic=True, min_vaf=0.1)
+    assert r["ALL"]["recall"] >= 0.7 and r["ALL"]["precision"] >= 0.7, r["ALL"]
+    germ = [rec for rec in vf if "GERMLINE" in rec.filter.keys()]
+    assert germ and all("SOMATIC" not in rec.info for rec in germ)
+
+
+def test_train_caller_writes_a_loadable_checkpoint(small_cohort, tmp_path):
+    from oncorisk.caller.checkpoint import load_checkpoint
+    from oncorisk.tensors.run import TensorOptions, run_tensors
+
+    t = tmp_path / "t"
+    run_tensors(TensorOptions(bam=str(small_cohort / "bams" / "P0001.normal.bam"), ref=str(small_cohort / "reference.fa"),
+                              out=str(t), regions=[str(small_cohort / "panel.bed")],
+                              truth_vcf=str(small_cohort / "truth" / "P0001.germline.vcf.gz"),
+                              confident_bed=str(small_cohort / "truth" / "confident.bed")))
+    for k in (1, 2):
+        res = cli("train-caller", "--tensors", t, "--name", f"m{k}", "--version", "0.1.0", "--epochs", "2",
+                  "--out", tmp_path / "models")
+        assert res.returncode == 0, res.stderr
+    a, info = load_checkpoint(str(tmp_path / "models" / "m1-v0.1.0"))
+    b, _ = load_checkpoint(str(tmp_path / "models" / "m2-v0.1.0"))
+    assert info["version"] == "0.1.0" and info["layout"]["mode"] == "germline" and len(info["history"]) == 2
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and np.array_equal(va.numpy(), vb.numpy())  # same seed, same weights
+    bad = cli("train-caller", "--tensors", t, "--name", "x", "--version", "1.0", "--out", tmp_path / "models")
+    assert bad.returncode == 2 and "semantic versioning" in bad.stderr
+
+
+def test_spike_in_plants_detectable_alleles(small_cohort, tmp_path):
+    from oncorisk.tensors.run import TensorOptions, load_tensors, run_tensors
+
+    bam = small_cohort / "bams" / "P0001.normal.bam"
+    fa = small_cohort / "reference.fa"
+    contig = pysam.FastaFile(str(fa)).references[0]
+    panel = tmp_path / "one.bed"
+    panel.write_text("".join(line for line in (small_cohort / "panel.bed").read_text().splitlines(True)
+                             if line.startswith(contig + "\t")))
+    args = ["spike-in", "--bam", bam, "--ref", fa, "--regions", panel, "--germline", "--snvs", "10", "--indels", "6",
+            "--seed", "4"]
+    for k in (1, 2):
+        res = cli(*args, "--out", tmp_path / f"s{k}.bam", "--truth-out", tmp_path / f"s{k}.vcf.gz")
+        assert res.returncode == 0, res.stderr
+    assert records(tmp_path / "s1.vcf.gz") == records(tmp_path / "s2.vcf.gz")
+    planted = records(tmp_path / "s1.vcf.gz")
+    assert sum(len(r[3]) != len(r[4]) for r in planted) >= 3
+    run_tensors(TensorOptions(bam=str(tmp_path / "s1.bam"), ref=str(fa), out=str(tmp_path / "t"), regions=[str(panel)],
+                              truth_vcf=str(tmp_path / "s1.vcf.gz")))
+    sites, _, _ = load_tensors(tmp_path / "t")
+    found = sites[sites.label_gt > 0]
+    assert len(found) >= 0.8 * len(planted)
+
+
+def test_gather_refuses_chunks_out_of_order(ref, fixture_bam, tmp_path):
+    a, b = tmp_path / "a.vcf.gz", tmp_path / "b.vcf.gz"
+    for out, reg in ((a, "ctgA:1-200"), (b, "ctgA:201-600")):
+        assert cli("call", "--bam", fixture_bam, "--ref", ref, "--regions", reg, "--model", "germline-illumina",
+                   "--out", out).returncode == 0
+    ok = tmp_path / "all.vcf.gz"
+    assert cli("gather-vcf", "--out", ok, a, b).returncode == 0
+    assert len(records(ok)) == len(records(a)) + len(records(b)) == 5
+    bad = cli("gather-vcf", "--out", tmp_path / "bad.vcf.gz", b, a)
+    assert bad.returncode == 2 and "genome order" in bad.stderr and not (tmp_path / "bad.vcf.gz").exists()

@@ -1,0 +1,149 @@
+# Stage call: the caller scores each tensors chunk; chunks are gathered into one sorted, indexed VCF per
+# sample; BAM samples then enter impact with their calls. Also: evaluation and the train_caller target.
+
+
+rule call_chunk:
+    input:
+        tensors=f"{RESULTS}/tensors/{{sample}}/chunk{{chunk}}",
+        ref=REFERENCE,
+    output:
+        vcf=temp(f"{RESULTS}/calls/chunks/{{sample}}.chunk{{chunk}}.vcf.gz"),
+        tbi=temp(f"{RESULTS}/calls/chunks/{{sample}}.chunk{{chunk}}.vcf.gz.tbi"),
+    log:
+        f"{LOGS}/call/{{sample}}.chunk{{chunk}}.log",
+    benchmark:
+        f"{BENCH}/call/{{sample}}.chunk{{chunk}}.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=60,
+    params:
+        options=call_options,
+    shell:
+        "oncorisk call --tensors {input.tensors} --ref {input.ref} {params.options} "
+        "--out {output.vcf} > {log} 2>&1"
+
+
+rule gather_calls:
+    input:
+        chunks=lambda wc: [
+            f"{RESULTS}/calls/chunks/{wc.sample}.chunk{k}.vcf.gz"
+            for k in tensor_chunks()
+        ],
+    output:
+        vcf=f"{RESULTS}/calls/{{sample}}.vcf.gz",
+        tbi=f"{RESULTS}/calls/{{sample}}.vcf.gz.tbi",
+    log:
+        f"{LOGS}/call/{{sample}}.gather.log",
+    benchmark:
+        f"{BENCH}/call/{{sample}}.gather.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    shell:
+        "oncorisk gather-vcf --out {output.vcf} {input.chunks} > {log} 2>&1"
+
+
+rule called_samples:
+    input:
+        sheet=SAMPLE_SHEET,
+        vcfs=expand(f"{RESULTS}/calls/{{sample}}.vcf.gz", sample=BAM_SAMPLES),
+    output:
+        f"{RESULTS}/samples.called.tsv",
+    log:
+        f"{LOGS}/called_samples.log",
+    benchmark:
+        f"{BENCH}/called_samples.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        mode=config["mode"],
+        calls=lambda wc, input: " ".join(
+            f"{s}={v}" for s, v in zip(BAM_SAMPLES, input.vcfs)
+        ),
+    shell:
+        "oncorisk validate --samples {input.sheet} --mode {params.mode} --calls {params.calls} "
+        "--out {output} > {log} 2>&1"
+
+
+rule evaluate_calls:
+    input:
+        query=f"{RESULTS}/calls/{{sample}}.vcf.gz",
+        ref=REFERENCE,
+    output:
+        f"{RESULTS}/calls/{{sample}}.metrics.json",
+    log:
+        f"{LOGS}/call/{{sample}}.evaluate.log",
+    benchmark:
+        f"{BENCH}/call/{{sample}}.evaluate.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    params:
+        options=evaluate_options,
+    shell:
+        "oncorisk evaluate --query {input.query} --ref {input.ref} {params.options} "
+        "--out {output} > {log} 2>&1"
+
+
+rule train_tensors:
+    input:
+        ref=REFERENCE,
+    output:
+        directory(f"{RESULTS}/train_caller/tensors/{{tset}}"),
+    log:
+        f"{LOGS}/train_caller/{{tset}}.tensors.log",
+    benchmark:
+        f"{BENCH}/train_caller/{{tset}}.tensors.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    params:
+        options=train_set_options,
+    shell:
+        "oncorisk tensors --ref {input.ref} {params.options} --threads {threads} "
+        "--out {output} > {log} 2>&1"
+
+
+rule train_caller:
+    input:
+        train_caller_inputs(),
+    output:
+        directory(
+            f"models/{config['train_caller']['name']}-v{config['train_caller']['version']}"
+        ),
+    log:
+        f"{LOGS}/train_caller.log",
+    benchmark:
+        f"{BENCH}/train_caller.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=1,
+    params:
+        name=config["train_caller"]["name"],
+        version=config["train_caller"]["version"],
+        members=config["train_caller"]["members"],
+        seed=config["seed"],
+        device=config["device"],
+    shell:
+        "oncorisk train-caller --tensors {input} --name {params.name} --version {params.version} "
+        "--members {params.members} --seed {params.seed} --device {params.device} --out models > {log} 2>&1"

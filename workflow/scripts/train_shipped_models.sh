@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Recipe of the shipped caller models (resources/models/germline-illumina-v1.0.0, somatic-illumina-v1.0.0).
+# Needs ../shared/data (real GIAB reads); about 25 minutes on 2 CPU cores. Usage:
+#   bash workflow/scripts/train_shipped_models.sh WORKDIR [MODELS_OUT]
+# Documented in docs/caller.md (model cards). Evaluation regions are never trained on by the germline model:
+# it sees NA12878 only at chr20:10.00-10.05 Mb, and is evaluated at 10.05-10.10 Mb.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=${1:?give a work folder}
+OUT=${2:-$REPO/resources/models}
+D=$REPO/../shared/data/giab_hg001_chr20
+H=$REPO/../shared/data/giab_hg002_chr20
+mkdir -p "$WORK" && cd "$WORK"
+
+# 1. simulated tumour/normal WGS (4 patients, 2 Mb, 1000 passengers each, purity 0.3-1.0), seed 101
+[ -d sim_train ] || oncorisk -q simulate --out sim_train --seed 101 --patients 4 --bam-patients 4 \
+    --genome-size 2000000 --capture wgs --set passenger_rate=1000 --set 'purity=[0.3,1.0]'
+for p in P0001 P0002 P0003 P0004; do
+  oncorisk -q tensors --bam sim_train/bams/$p.tumor.bam --normal-bam sim_train/bams/$p.normal.bam \
+      --ref sim_train/reference.fa --truth-vcf sim_train/truth/$p.somatic.vcf.gz \
+      --germline-truth-vcf sim_train/truth/$p.germline.vcf.gz --confident-bed sim_train/truth/confident.bed \
+      --out ts_$p --threads 2
+done
+
+# 2. germline spike-ins into real reads: NA12878 chr20:10.00-10.05 Mb (50x) and HG002 20:10.0-10.1 Mb (30x),
+#    60/100 SNVs and 60/100 indels per seed, het or hom-alt; their own variants are unknown: candidates at
+#    AF >= 0.3 (pileup or haplotype) that were not planted are left unlabelled
+for s in $(seq 11 30); do
+  oncorisk -q spike-in --bam $D/NA12878_S1.chr20.10_10p1mb.bam --ref $D/ucsc.hg19.chr20.unittest.fasta.gz \
+      --regions chr20:10000001-10050000 --out na_g$s.bam --truth-out na_g$s.vcf.gz --germline --snvs 60 --indels 60 --seed $s
+  oncorisk -q tensors --bam na_g$s.bam --ref $D/ucsc.hg19.chr20.unittest.fasta.gz --regions chr20:10000001-10050000 \
+      --truth-vcf na_g$s.vcf.gz --unknown-af-above 0.3 --out t_na_g$s
+  oncorisk -q spike-in --bam $H/HG002_NIST_150bp_downsampled_30x.chr20.10_10p1mb.bam --ref $H/hs37d5.chr20.fa.gz \
+      --regions 20:10000001-10099000 --out hg_g$s.bam --truth-out hg_g$s.vcf.gz --germline --snvs 100 --indels 100 --seed $s
+  oncorisk -q tensors --bam hg_g$s.bam --ref $H/hs37d5.chr20.fa.gz --regions 20:10000001-10099000 \
+      --truth-vcf hg_g$s.vcf.gz --unknown-af-above 0.3 --out t_hg_g$s
+done
+
+# 3. somatic spike-ins into real reads: NA12878's truth region split by read name into pseudo-tumour and
+#    pseudo-normal (~25x each); 100 SNVs + 60 indels at VAF 0.05-0.5 planted in the tumour; germline labels
+#    from the GIAB truth
+for s in $(seq 41 52); do
+  oncorisk -q spike-in --bam $D/NA12878_S1.chr20.10_10p1mb.bam --ref $D/ucsc.hg19.chr20.unittest.fasta.gz \
+      --regions $D/truth_region.bed --out na_s$s.tumor.bam --normal-out na_s$s.normal.bam --truth-out na_s$s.vcf.gz \
+      --snvs 100 --indels 60 --vaf 0.05 0.5 --seed $s
+  oncorisk -q tensors --bam na_s$s.tumor.bam --normal-bam na_s$s.normal.bam --ref $D/ucsc.hg19.chr20.unittest.fasta.gz \
+      --regions $D/truth_region.bed --truth-vcf na_s$s.vcf.gz --germline-truth-vcf $D/truth.chr20_10050001-10100000.vcf.gz \
+      --confident-bed $D/truth_region.bed --out t_na_s$s
+done
+
+# 4. train: 3 members each (seeds 1-3), probabilities averaged
+oncorisk train-caller --tensors t_na_g* t_hg_g* --name germline-illumina --version 1.0.0 --members 3 --out "$OUT"
+oncorisk train-caller --tensors ts_P000* t_na_s* --name somatic-illumina --version 1.0.0 --members 3 --out "$OUT"
