@@ -44,6 +44,15 @@ def tiny_data(tmp_path_factory) -> dict:
     return dict(dir=d, fasta=fa, tumor_bam=bams["tumor"], normal_bam=bams["normal"], vcf=vcf)
 
 
+@pytest.fixture(scope="session")
+def pileup_data(tiny_data) -> dict:
+    """tiny.fa and pileup.bam (+.bai), built from fixtures/pileup.sam (hand-placed SNVs and indels)."""
+    bam = tiny_data["dir"] / "pileup.bam"
+    pysam.view("-b", "-o", str(bam), str(FIXTURES / "pileup.sam"), catch_stdout=False)
+    pysam.index(str(bam))
+    return dict(dir=tiny_data["dir"], fasta=tiny_data["fasta"], bam=bam)
+
+
 def simulate(out: Path, seed: int = 11, **overrides) -> dict:
     from oncorisk.config import validate_config
     from oncorisk.simulate.cohort import SimulationConfig, run_simulation

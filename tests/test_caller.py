@@ -24,20 +24,13 @@ COLS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n"
 
 
 @pytest.fixture(scope="module")
-def ref(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("ref")
-    fa = d / "tiny.fa"
-    shutil.copy(FIXTURES / "tiny.fa", fa)
-    pysam.faidx(str(fa))
-    return fa
+def ref(pileup_data) -> Path:
+    return pileup_data["fasta"]
 
 
 @pytest.fixture(scope="module")
-def fixture_bam(ref) -> Path:
-    bam = ref.parent / "pileup.bam"
-    pysam.view("-b", "-o", str(bam), str(FIXTURES / "pileup.sam"), catch_stdout=False)
-    pysam.index(str(bam))
-    return bam
+def fixture_bam(pileup_data) -> Path:
+    return pileup_data["bam"]
 
 
 def vcf(path: Path, rows: list[str], header: str = HEADER, cols: str = COLS) -> Path:

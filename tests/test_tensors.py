@@ -24,15 +24,8 @@ GIAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "giab_hg001_chr
 
 
 @pytest.fixture(scope="module")
-def fixture_bam(tmp_path_factory) -> dict:
-    d = tmp_path_factory.mktemp("pileup")
-    fa = d / "tiny.fa"
-    shutil.copy(FIXTURES / "tiny.fa", fa)
-    pysam.faidx(str(fa))
-    bam = d / "pileup.bam"
-    pysam.view("-b", "-o", str(bam), str(FIXTURES / "pileup.sam"), catch_stdout=False)
-    pysam.index(str(bam))
-    return dict(dir=d, fasta=fa, bam=bam)
+def fixture_bam(pileup_data) -> dict:
+    return pileup_data
 
 
 def mpileup_counts(bam, fasta, region, min_mapq, min_bq) -> dict[int, tuple]:

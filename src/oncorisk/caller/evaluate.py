@@ -22,7 +22,7 @@ import pysam
 from oncorisk.errors import UserError
 from oncorisk.io.atomic import atomic_path
 from oncorisk.io.intervals import read_bed
-from oncorisk.tensors.labels import in_intervals, normalise_allele
+from oncorisk.tensors.labels import genotype_class, in_intervals, normalise_allele
 
 VAF_BINS = [(0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.5), (0.5, 1.01)]
 
@@ -81,13 +81,9 @@ def read_alleles(path: str, fasta: pysam.FastaFile, sample: str | None, pass_onl
         gt = rec.samples[col].get("GT") if col is not None and "GT" in rec.format else None
         vaf = _vaf(rec, col)
         for k, alt in enumerate(rec.alts or (), start=1):
-            if gt and all(g is not None for g in gt):
-                n_alt = sum(g == k for g in gt)
-                if n_alt == 0:
-                    continue
-                cls = 2 if n_alt == len(gt) and len(gt) > 1 else 1
-            else:
-                cls = 1
+            cls = genotype_class(gt, k)
+            if cls == 0:
+                continue
             for pos, ref, a in normalise_allele(fasta, rec.chrom, rec.pos - 1, rec.ref, alt):
                 out[(rec.chrom, pos, ref, a)] = (cls, vaf)
     return out

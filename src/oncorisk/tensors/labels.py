@@ -40,6 +40,16 @@ def normalise_allele(fasta: pysam.FastaFile, contig: str, pos: int, ref: str, al
     return [left_align_indel(context, lo, pos, kind, seq)]
 
 
+def genotype_class(gt: tuple | None, k: int) -> int:
+    """Class of alternate allele ``k`` in a GT: 0 absent, 1 het, 2 hom-alt (1 when there is no usable GT)."""
+    if not gt or any(g is None for g in gt):
+        return 1
+    n_alt = sum(g == k for g in gt)
+    if n_alt == 0:
+        return 0
+    return 2 if n_alt == len(gt) and len(gt) > 1 else 1
+
+
 def read_truth(path: str | Path, fasta: pysam.FastaFile, contig: str, start: int, end: int,
                sample: str | None = None) -> dict[tuple[int, str, str], int]:
     """Normalised truth alleles of ``contig:[start, end)`` -> genotype class (1 het, 2 hom-alt; 1 when no GT)."""
@@ -66,13 +76,9 @@ def read_truth(path: str | Path, fasta: pysam.FastaFile, contig: str, start: int
     for rec in records:
         gt = rec.samples[col].get("GT") if col is not None else None
         for k, alt in enumerate(rec.alts or (), start=1):
-            if gt and all(g is not None for g in gt):
-                n_alt = sum(g == k for g in gt)
-                if n_alt == 0:
-                    continue
-                cls = 2 if n_alt == len(gt) and len(gt) > 1 else 1
-            else:
-                cls = 1
+            cls = genotype_class(gt, k)
+            if cls == 0:
+                continue
             for key in normalise_allele(fasta, contig, rec.pos - 1, rec.ref, alt):
                 if start <= key[0] < end:
                     out[key] = max(cls, out.get(key, 0))
