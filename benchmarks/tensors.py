@@ -68,7 +68,7 @@ def main() -> int:
     ap.add_argument("--skip-sim", action="store_true", help="real data only")
     args = ap.parse_args()
     print(f"# oncorisk {__version__} tensors benchmark, {datetime.date.today()}, {platform.machine()}, "
-          f"{subprocess.run(['samtools', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}")
+          f"{subprocess.run(['samtools', '--version'], capture_output=True).stdout.decode(errors='replace').splitlines()[0]}")
     print("| data | region | reads | oncorisk tensors | peak RSS | candidates | samtools mpileup | ratio | "
           "mpileup -B | ratio -B |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pysam
 
-from oncorisk.tensors.pileup import ReadFilter
+from oncorisk.tensors.pileup import Pileup
 
 MARGIN = 20  # one Q20 mismatch
 FLANK = 300
@@ -31,11 +31,17 @@ def _score(read: np.ndarray, qual: np.ndarray, hap: np.ndarray, h0: int) -> floa
     return float(qual[lo:hi][mism].sum()) + 20.0 * (n - (hi - lo))
 
 
-def indel_support(aln: pysam.AlignmentFile, fasta: pysam.FastaFile, contig: str, sites, filt: ReadFilter) -> np.ndarray:
-    """(n, 4) [alt_fwd, alt_rev, ref_fwd, ref_rev] haplotype-supporting reads per site (0-based ``pos``);
-    zeros for SNVs."""
+def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
+    """(n, 4) [alt_fwd, alt_rev, ref_fwd, ref_rev] haplotype-supporting reads per site (0-based ``pos``),
+    from the reads the pileup counted; zeros for SNVs."""
     out = np.zeros((len(sites), 4), dtype=np.int64)
+    reads = pile.read_store
+    if not reads or len(sites) == 0:
+        return out
+    contig = pile.contig
     clen = fasta.get_reference_length(contig)
+    starts = np.fromiter((t[0] for t in reads), dtype=np.int64, count=len(reads))
+    max_len = max(len(t[4]) + 2 * max((n for op, n in t[3] if op == 4), default=0) for t in reads[:2000])
     for k, (pos, ref, alt) in enumerate(zip(sites["pos"], sites["ref"], sites["alt"])):
         if len(ref) == len(alt):
             continue
@@ -47,29 +53,28 @@ def indel_support(aln: pysam.AlignmentFile, fasta: pysam.FastaFile, contig: str,
         hap_alt = np.frombuffer((win[:a] + alt + win[a + len(ref):]).encode(), dtype=np.uint8)
         d = len(alt) - len(ref)
         end_ref = pos + len(ref)  # first reference base after the event
+        first = int(np.searchsorted(starts, pos - 2 * max_len - FLANK))
+        last = int(np.searchsorted(starts, end_ref, side="right"))
         seen = 0
-        for r in aln.fetch(contig, pos, end_ref):
-            if r.flag & filt.exclude_flags or r.mapping_quality < filt.min_mapq:
-                continue
-            seq = r.query_sequence
-            if not seq or r.query_qualities is None:
+        for j in range(first, last):
+            r_start, is_rev, _, cig, seq, qual, r_end = reads[j]
+            if r_end is None or r_end <= pos or r_start >= end_ref:
                 continue
             seen += 1
             if seen > MAX_READS:
                 break
-            cig = r.cigartuples
             lead = cig[0][1] if cig[0][0] == 4 else 0
             trail = cig[-1][1] if cig[-1][0] == 4 else 0
             rs = np.frombuffer(seq.encode(), dtype=np.uint8)
-            q = np.asarray(r.query_qualities, dtype=np.float64)
+            q = np.frombuffer(qual, dtype=np.uint8).astype(np.float64)
             n = len(rs)
-            left = r.reference_start - lead - w0  # ref/hap coordinate of the read's first base, left-anchored
-            right_end = r.reference_end + trail - w0  # ref coordinate after its last base, right-anchored
+            left = r_start - lead - w0  # hap coordinate of the read's first base, left-anchored
+            right_end = r_end + trail - w0  # after its last base, right-anchored
             s_ref = min(_score(rs, q, hap_ref, left), _score(rs, q, hap_ref, right_end - n))
             alt_left = left if left <= a else left + d
             alt_right = right_end + d if right_end > end_ref - w0 else right_end
             s_alt = min(_score(rs, q, hap_alt, alt_left), _score(rs, q, hap_alt, alt_right - n))
-            strand = int(r.is_reverse)
+            strand = int(is_rev)
             if s_alt + MARGIN <= s_ref:
                 out[k, strand] += 1
             elif s_ref + MARGIN <= s_alt:

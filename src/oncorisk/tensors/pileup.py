@@ -67,6 +67,8 @@ class Pileup:
     indels: dict = field(default_factory=dict)  # (anchor, ref, alt) -> int array [fwd, rev]
     reads: int = 0
     reads_dropped_downsampling: int = 0
+    # the counted reads, sorted by start: (start, is_reverse, mapq, cigartuples, seq, qual bytes, end)
+    read_store: list = field(default_factory=list, repr=False)
 
     def base_counts(self) -> np.ndarray:
         """(L, 4) A/C/G/T counts over both strands."""
@@ -129,14 +131,145 @@ def left_align_indel(ref: np.ndarray, offset: int, anchor: int, kind: str, seq: 
     return (anchor, base, base + seq) if kind == "I" else (anchor, base + seq, base)
 
 
+BATCH = 20_000  # reads expanded at once: bounds memory whatever the chunk's depth
+
+
+class _Counter:
+    """Per-position counts over ``[lo, hi)``, accumulated one batch of reads at a time."""
+
+    def __init__(self, lo: int, hi: int, ref: np.ndarray, filt: ReadFilter):
+        self.lo, self.W, self.ref, self.filt = lo, hi - lo, ref, filt
+        self.ref_code = BASE_CODE[ref].astype(np.int32)
+        W = self.W
+        self.counts = np.zeros(W * 2 * NF, dtype=np.int64)
+        self.depth = np.zeros(W, dtype=np.int64)
+        self.bq_sum = np.zeros(W * 3)
+        self.mq_sum = np.zeros(W * 3)
+        self.n_qual = np.zeros(W * 3, dtype=np.int64)
+        self.indels: dict = {}
+        self.reads = 0
+
+    def _expand(self, at, lens):
+        lens = np.asarray(lens, dtype=np.int32)
+        first = np.cumsum(lens, dtype=np.int64) - lens
+        rel = np.arange(int(lens.sum()), dtype=np.int32) - np.repeat(first.astype(np.int32), lens)
+        return np.repeat(np.asarray(at, dtype=np.int32) - self.lo, lens) + rel, rel, lens
+
+    def _add(self, pos, strand, fld):  # pos relative to lo
+        m = (pos >= 0) & (pos < self.W)
+        self.counts += np.bincount((pos[m] * 2 + strand[m]) * NF + fld, minlength=self.counts.size)
+        return m
+
+    def add(self, batch: list) -> None:
+        """Count a batch of reads: tuples (reference_start, is_reverse, mapq, cigartuples, seq, qual bytes, end)."""
+        if not batch:
+            return
+        lo, W = self.lo, self.W
+        mb_ref, mb_q, mb_len, mb_read = [], [], [], []
+        del_at, del_len, del_read = [], [], []
+        ins_at, ins_q, ins_len, ins_read = [], [], [], []
+        clip_at, clip_read = [], []
+        qbase = 0
+        for k, (start, _, _, cig, seq, _, _) in enumerate(batch):
+            rp, qp = start, qbase
+            qbase += len(seq)
+            if len(cig) == 1 and cig[0][0] == _M:  # the common case: one aligned block
+                mb_ref.append(rp)
+                mb_q.append(qp)
+                mb_len.append(cig[0][1])
+                mb_read.append(k)
+                continue
+            for j, (op, n) in enumerate(cig):
+                if op == _M or op == _EQ or op == _X:
+                    mb_ref.append(rp)
+                    mb_q.append(qp)
+                    mb_len.append(n)
+                    mb_read.append(k)
+                    rp += n
+                    qp += n
+                elif op == _D:
+                    del_at.append(rp - 1)
+                    del_len.append(n)
+                    del_read.append(k)
+                    rp += n
+                elif op == _I:
+                    ins_at.append(rp - 1)
+                    ins_q.append(qp)
+                    ins_len.append(n)
+                    ins_read.append(k)
+                    qp += n
+                elif op == _S:
+                    clip_at.append(rp if j <= 1 and rp == start else rp - 1)
+                    clip_read.append(k)
+                    qp += n
+                elif op == _N:
+                    rp += n
+        self.reads += len(batch)
+        seqbuf = np.frombuffer("".join(b[4] for b in batch).encode(), dtype=np.uint8)
+        qualbuf = np.frombuffer(b"".join(b[5] for b in batch), dtype=np.uint8)
+        rev = np.fromiter((b[1] for b in batch), dtype=np.int64, count=len(batch))
+        mq = np.fromiter((b[2] for b in batch), dtype=np.float64, count=len(batch))
+        if mb_len:
+            p, rel, lens = self._expand(mb_ref, mb_len)
+            read = np.asarray(mb_read, dtype=np.int32)
+            qpos = np.repeat(np.asarray(mb_q, dtype=np.int32), lens) + rel
+            strand = np.repeat(rev[read].astype(np.int32), lens)
+            mqb = np.repeat(mq[read], lens)
+            inside = (p >= 0) & (p < W)
+            if not inside.all():  # reads reaching past the fetched reference
+                p, qpos, strand, mqb = p[inside], qpos[inside], strand[inside], mqb[inside]
+            qv = qualbuf[qpos]
+            code = BASE_CODE[seqbuf[qpos]].astype(np.int32)
+            dropped = qv < self.filt.min_base_quality
+            # slots per (position, strand): A C G T N dropped
+            c6 = np.bincount((p * 2 + strand) * 6 + np.where(dropped, 5, code), minlength=W * 12).reshape(W, 2, 6)
+            self.counts.reshape(W, 2, NF)[:, :, :4] += c6[:, :, :4]
+            self.depth += c6[:, :, :5].sum(axis=(1, 2))
+            slot = p * 3 + np.where(dropped, 2, (code != self.ref_code[p]).astype(np.int32))
+            self.bq_sum += np.bincount(slot, weights=qv, minlength=W * 3)
+            self.mq_sum += np.bincount(slot, weights=mqb, minlength=W * 3)
+            self.n_qual += np.bincount(slot, minlength=W * 3)
+        if del_len:
+            d_read = np.asarray(del_read, dtype=np.int64)
+            self._add(np.asarray(del_at, dtype=np.int64) - lo, rev[d_read], F_DEL)
+            pos, _, lens = self._expand(np.asarray(del_at) + 1, del_len)
+            m = self._add(pos, np.repeat(rev[d_read], lens), F_DELBASE)
+            self.depth += np.bincount(pos[m], minlength=W)
+        if ins_len:
+            self._add(np.asarray(ins_at, dtype=np.int64) - lo, rev[np.asarray(ins_read, dtype=np.int64)], F_INS)
+        if clip_at:
+            self._add(np.asarray(clip_at, dtype=np.int64) - lo, rev[np.asarray(clip_read, dtype=np.int64)], F_CLIP)
+        hi = lo + W
+        for kind, ats, lens, reads, qs in (("I", ins_at, ins_len, ins_read, ins_q),
+                                           ("D", del_at, del_len, del_read, None)):
+            for j in range(len(ats)):
+                a = ats[j]
+                if a < lo or a + lens[j] + 1 >= hi:
+                    continue
+                if kind == "I":
+                    s = seqbuf[qs[j]:qs[j] + lens[j]].tobytes().decode().upper()
+                else:
+                    s = self.ref[a + 1 - lo:a + 1 + lens[j] - lo].tobytes().decode()
+                key = left_align_indel(self.ref, lo, a, kind, s)
+                c = self.indels.get(key)
+                if c is None:
+                    c = self.indels[key] = np.zeros(2, dtype=np.int64)
+                c[rev[reads[j]]] += 1
+
+
 def pileup_region(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, contig: str, start: int, end: int,
                   filt: ReadFilter) -> Pileup:
-    """Pileup counts and left-aligned indel alleles over ``contig:[start, end)``."""
+    """Pileup counts and left-aligned indel alleles over ``contig:[start, end)``.
+
+    Reads are read once, then expanded and counted in batches of ``BATCH`` reads.
+    """
     clen = fasta.get_reference_length(contig)
     lo, hi = max(0, start - PAD), min(clen, end + PAD)
     ref = np.frombuffer(fasta.fetch(contig, lo, hi).upper().encode(), dtype=np.uint8)
-    starts, ends, flags_rev, mapqs, cigars, seqs, quals, names = [], [], [], [], [], [], [], []
-    for r in _fetch(aln, path, contig, max(0, start - 1), min(clen, end + 1)):
+    fetch_lo, fetch_hi = max(0, start - 1), min(clen, end + 1)
+    reads: list = []
+    names: list = []
+    for r in _fetch(aln, path, contig, fetch_lo, fetch_hi):
         if r.flag & filt.exclude_flags or r.mapping_quality < filt.min_mapq:
             continue
         seq = r.query_sequence
@@ -149,154 +282,29 @@ def pileup_region(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, c
                 raise UserError(f"{path}: read {r.query_name} at {contig}:{r.reference_start + 1} has no base "
                                 f"qualities (QUAL '*'): use a BAM with qualities, or set min_base_quality 0")
             q = bytes(len(seq))
-        starts.append(r.reference_start)
-        ends.append(r.reference_end)
-        flags_rev.append(r.is_reverse)
-        mapqs.append(r.mapping_quality)
-        cigars.append(r.cigartuples)
-        seqs.append(seq)
-        quals.append(bytes(q))
+        reads.append((r.reference_start, r.is_reverse, r.mapping_quality, r.cigartuples, seq, bytes(q),
+                      r.reference_end))
         names.append(r.query_name)
-    starts_a = np.asarray(starts, dtype=np.int64)
-    ends_a = np.asarray(ends, dtype=np.int64)
-    keep = np.ones(len(starts), dtype=bool)
-    if len(starts) and filt.max_depth > 0:
-        frac = _keep_fraction(starts_a, ends_a, lo, hi, filt.max_depth)
+    dropped = 0
+    if reads and filt.max_depth > 0:
+        spans = np.array([(t[0], t[6]) for t in reads], dtype=np.int64)
+        frac = _keep_fraction(spans[:, 0], spans[:, 1], lo, hi, filt.max_depth)
         if (frac < 1).any():
             # deterministic: a read (and its mate) is kept when the hash of its name falls below the fraction
             u = np.array([zlib.crc32(n.encode()) for n in names], dtype=np.float64) / 2 ** 32
             keep = u < frac
-    # CIGARs to aligned blocks, deletions, insertions and clips
-    mb_ref, mb_q, mb_len, mb_read = [], [], [], []
-    del_at, del_len, del_read = [], [], []
-    ins_at, ins_q, ins_len, ins_read = [], [], [], []
-    clip_at, clip_read = [], []
-    qbase = 0
-    kept_idx = []
-    for i in range(len(starts)):
-        if not keep[i]:
-            continue
-        k = len(kept_idx)
-        kept_idx.append(i)
-        rp, qp = starts[i], qbase
-        cig = cigars[i]
-        if len(cig) == 1 and cig[0][0] == _M:  # the common case: one aligned block
-            mb_ref.append(rp)
-            mb_q.append(qp)
-            mb_len.append(cig[0][1])
-            mb_read.append(k)
-            qbase += len(seqs[i])
-            continue
-        for j, (op, n) in enumerate(cig):
-            if op == _M or op == _EQ or op == _X:
-                mb_ref.append(rp)
-                mb_q.append(qp)
-                mb_len.append(n)
-                mb_read.append(k)
-                rp += n
-                qp += n
-            elif op == _D:
-                del_at.append(rp - 1)
-                del_len.append(n)
-                del_read.append(k)
-                rp += n
-            elif op == _I:
-                ins_at.append(rp - 1)
-                ins_q.append(qp)
-                ins_len.append(n)
-                ins_read.append(k)
-                qp += n
-            elif op == _S:
-                clip_at.append(rp if j <= 1 and rp == starts[i] else rp - 1)
-                clip_read.append(k)
-                qp += n
-            elif op == _N:
-                rp += n
-        qbase += len(seqs[i])
-    kept = np.asarray(kept_idx, dtype=np.int64)
-    seqbuf = np.frombuffer("".join(seqs[i] for i in kept_idx).encode(), dtype=np.uint8)
-    qualbuf = np.frombuffer(b"".join(quals[i] for i in kept_idx), dtype=np.uint8)
-    rev = np.asarray(flags_rev, dtype=np.int64)[kept] if len(kept) else np.zeros(0, dtype=np.int64)
-    mq = np.asarray(mapqs, dtype=np.float64)[kept] if len(kept) else np.zeros(0)
-
-    # counted over [lo, hi), then cut to [start, end): no masks over the per-base arrays
+            dropped = int((~keep).sum())
+            reads = [t for t, k in zip(reads, keep) if k]
+    del names
+    counter = _Counter(lo, hi, ref, filt)
+    for i in range(0, len(reads), BATCH):  # expanded a batch at a time: bounded memory
+        counter.add(reads[i:i + BATCH])
     W = hi - lo
-    ref_code = BASE_CODE[ref].astype(np.int32)
-    counts = np.zeros(W * 2 * NF, dtype=np.int64)
-    depth = np.zeros(W, dtype=np.int64)
-    bq_sum = np.zeros(W * 3)
-    mq_sum = np.zeros(W * 3)
-    n_qual = np.zeros(W * 3, dtype=np.int64)
-
-    def expand(at, lens):
-        lens = np.asarray(lens, dtype=np.int32)
-        first = np.cumsum(lens, dtype=np.int64) - lens
-        rel = np.arange(int(lens.sum()), dtype=np.int32) - np.repeat(first.astype(np.int32), lens)
-        return np.repeat(np.asarray(at, dtype=np.int32) - lo, lens) + rel, rel, lens
-
-    def add(pos, strand, fld):  # pos relative to lo
-        m = (pos >= 0) & (pos < W)
-        counts[:] += np.bincount((pos[m] * 2 + strand[m]) * NF + fld, minlength=counts.size)
-        return m
-
-    if mb_len:
-        p, rel, lens = expand(mb_ref, mb_len)
-        read = np.asarray(mb_read, dtype=np.int32)
-        qpos = np.repeat(np.asarray(mb_q, dtype=np.int32), lens) + rel
-        strand = np.repeat(rev[read].astype(np.int32), lens)
-        mqb = np.repeat(mq[read], lens)
-        inside = (p >= 0) & (p < W)
-        if not inside.all():  # reads reaching past the fetched reference
-            p, qpos, strand, mqb = p[inside], qpos[inside], strand[inside], mqb[inside]
-        qv = qualbuf[qpos]
-        code = BASE_CODE[seqbuf[qpos]].astype(np.int32)
-        dropped = qv < filt.min_base_quality
-        # slots per (position, strand): A C G T N dropped
-        code6 = np.where(dropped, 5, code)
-        c6 = np.bincount((p * 2 + strand) * 6 + code6, minlength=W * 12).reshape(W, 2, 6)
-        cview = counts.reshape(W, 2, NF)
-        cview[:, :, :4] += c6[:, :, :4]
-        depth += c6[:, :, :5].sum(axis=(1, 2))
-        slot = p * 3 + np.where(dropped, 2, (code != ref_code[p]).astype(np.int32))
-        bq_sum += np.bincount(slot, weights=qv, minlength=W * 3)
-        mq_sum += np.bincount(slot, weights=mqb, minlength=W * 3)
-        n_qual += np.bincount(slot, minlength=W * 3)
-    if del_len:
-        d_read = np.asarray(del_read, dtype=np.int64)
-        add(np.asarray(del_at, dtype=np.int64) - lo, rev[d_read], F_DEL)
-        pos, _, lens = expand(np.asarray(del_at) + 1, del_len)
-        strand = np.repeat(rev[d_read], lens)
-        m = add(pos, strand, F_DELBASE)
-        depth += np.bincount(pos[m], minlength=W)
-    if ins_len:
-        add(np.asarray(ins_at, dtype=np.int64) - lo, rev[np.asarray(ins_read, dtype=np.int64)], F_INS)
-    if clip_at:
-        add(np.asarray(clip_at, dtype=np.int64) - lo, rev[np.asarray(clip_read, dtype=np.int64)], F_CLIP)
     cut = slice(start - lo, end - lo)
-    counts = counts.reshape(W, 2, NF)[cut]
-    depth = depth[cut]
-    bq_sum = bq_sum.reshape(W, 3)[cut, :2]
-    mq_sum = mq_sum.reshape(W, 3)[cut, :2]
-    n_qual = n_qual.reshape(W, 3)[cut, :2]
-
-    indels: dict = {}
-    for kind, ats, lens, reads, qs in (("I", ins_at, ins_len, ins_read, ins_q), ("D", del_at, del_len, del_read, None)):
-        for j in range(len(ats)):
-            a = ats[j]
-            if a < lo or a + lens[j] + 1 >= hi:
-                continue
-            if kind == "I":
-                s = seqbuf[qs[j]:qs[j] + lens[j]].tobytes().decode().upper()
-            else:
-                s = ref[a + 1 - lo:a + 1 + lens[j] - lo].tobytes().decode()
-            key = left_align_indel(ref, lo, a, kind, s)
-            if not (start <= key[0] < end):
-                continue
-            c = indels.get(key)
-            if c is None:
-                c = indels[key] = np.zeros(2, dtype=np.int64)
-            c[rev[reads[j]]] += 1
-    return Pileup(contig=contig, start=start, end=end, ref=ref[cut].copy(), counts=counts.astype(np.int32),
-                  depth=depth.astype(np.int32), bq_sum=bq_sum.copy(), mq_sum=mq_sum.copy(),
-                  n_qual=n_qual.astype(np.int32),
-                  indels=indels, reads=len(kept_idx), reads_dropped_downsampling=int((~keep).sum()))
+    indels = {k: v for k, v in counter.indels.items() if start <= k[0] < end}
+    return Pileup(contig=contig, start=start, end=end, ref=ref[cut].copy(),
+                  counts=counter.counts.reshape(W, 2, NF)[cut].astype(np.int32),
+                  depth=counter.depth[cut].astype(np.int32), bq_sum=counter.bq_sum.reshape(W, 3)[cut, :2].copy(),
+                  mq_sum=counter.mq_sum.reshape(W, 3)[cut, :2].copy(),
+                  n_qual=counter.n_qual.reshape(W, 3)[cut, :2].astype(np.int32),
+                  indels=indels, reads=counter.reads, reads_dropped_downsampling=dropped, read_store=reads)

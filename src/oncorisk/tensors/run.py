@@ -166,24 +166,24 @@ def _chunk_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
     fasta = pysam.FastaFile(opts.ref)
     clen = fasta.get_reference_length(contig)
     ctx = (max(0, start - WINDOW), min(clen, end + WINDOW))
-    piles, alns = [], []
+    piles = []
     for path in [opts.bam] + ([opts.normal_bam] if opts.normal_bam else []):
         aln = open_alignment(path, opts.ref)
         piles.append(pileup_region(aln, path, fasta, contig, ctx[0], ctx[1], opts.filt))
-        alns.append(aln)
+        aln.close()
     th = opts.thresholds or (SOMATIC if opts.normal_bam else GERMLINE)
     sites = find_candidates(piles[0], th, start, end)
     if len(intervals) > 1:
         sites = sites[lab.in_intervals(sites["pos"].to_numpy(), intervals)].reset_index(drop=True)
     supports = [allele_counts(p, sites["pos"].to_numpy(), list(sites["ref"]), list(sites["alt"])) for p in piles]
     haps = []
-    for aln, sup in zip(alns, supports):
-        h = indel_support(aln, fasta, contig, sites, opts.filt)
+    for pile, sup in zip(piles, supports):
+        h = indel_support(pile, fasta, sites)
+        pile.read_store = []  # free the reads
         snv = (sites["kind"] == "SNV").to_numpy()
         # SNVs: the alignment already says which reads carry the base
         haps.append(np.where(snv[:, None], np.stack([sup[:, 3] + sup[:, 4], sup[:, 1] + sup[:, 2]], axis=1),
                              np.stack([h[:, 0] + h[:, 1], h[:, 2] + h[:, 3]], axis=1)))
-        aln.close()
     sites = sites.assign(hap_alt=haps[0][:, 0], hap_ref=haps[0][:, 1])
     if opts.normal_bam:
         n = supports[1]
