@@ -11,16 +11,28 @@ from oncorisk.tensors.pileup import BASE_CODE, NF, Pileup
 N_POSITION_FEATURES = len(SAMPLE_FIELDS) - CANDIDATE_FIELDS  # all sample fields but the candidate's support
 
 
-def position_features(pile: Pileup, max_depth: int) -> np.ndarray:
-    """(L, N_POSITION_FEATURES) per-position features of one sample: counts / depth, quality means, depth."""
-    depth = pile.depth.astype(np.float32)
+def position_features(pile: Pileup, max_depth: int, at: np.ndarray | None = None) -> np.ndarray:
+    """(len(at), N_POSITION_FEATURES) per-position features of one sample at pileup offsets ``at`` (default:
+    every position): counts / depth, quality means, depth."""
+    at = np.arange(len(pile.depth)) if at is None else at
+    depth = pile.depth[at].astype(np.float32)
     denom = np.maximum(depth, 1.0)[:, None]
-    counts = pile.counts.reshape(len(depth), 2 * NF).astype(np.float32) / denom
-    n = np.maximum(pile.n_qual, 1).astype(np.float32)
-    bq = (pile.bq_sum / n / 40.0).astype(np.float32)
-    mq = (pile.mq_sum / n / 60.0).astype(np.float32)
+    counts = pile.counts[at].reshape(len(at), 2 * NF).astype(np.float32) / denom
+    n = np.maximum(pile.n_qual[at], 1).astype(np.float32)
+    bq = (pile.bq_sum[at].astype(np.float64) / n / 40.0).astype(np.float32)
+    mq = (pile.mq_sum[at].astype(np.float64) / n / 60.0).astype(np.float32)
     d = np.minimum(depth / float(max_depth), 1.0)[:, None]
     return np.concatenate([counts, bq, mq, d], axis=1)
+
+
+def _window_features(pile: Pileup, offset: np.ndarray, max_depth: int) -> np.ndarray:
+    """(n, WIDTH, N_POSITION_FEATURES) features around each offset, computed only where needed (zeros
+    beyond the pileup's ends)."""
+    idx = offset[:, None] + np.arange(WIDTH)[None, :] - WINDOW
+    ok = (idx >= 0) & (idx < len(pile.depth))
+    out = np.zeros(idx.shape + (N_POSITION_FEATURES,), dtype=np.float32)
+    out[ok] = position_features(pile, max_depth, idx[ok])
+    return out
 
 
 def _windows(feat: np.ndarray, offset: np.ndarray) -> np.ndarray:
@@ -61,7 +73,7 @@ def encode_sites(sites: pd.DataFrame, piles: list[Pileup], supports: list[np.nda
     out[:, :, 8] = (np.minimum(ilen, MAX_INDEL_LEN_SCALE) / MAX_INDEL_LEN_SCALE)[:, None]
     c = len(SHARED_FIELDS)
     for pile, sup, hap in zip(piles, supports, haps):
-        out[:, :, c:c + N_POSITION_FEATURES] = _windows(position_features(pile, max_depth), offset)
+        out[:, :, c:c + N_POSITION_FEATURES] = _window_features(pile, offset, max_depth)
         d = np.maximum(sup[:, 0], 1).astype(np.float32)
         out[:, WINDOW, c + N_POSITION_FEATURES] = sup[:, 3] / d
         out[:, WINDOW, c + N_POSITION_FEATURES + 1] = sup[:, 4] / d

@@ -141,11 +141,12 @@ class _Counter:
         self.lo, self.W, self.ref, self.filt = lo, hi - lo, ref, filt
         self.ref_code = BASE_CODE[ref].astype(np.int32)
         W = self.W
-        self.counts = np.zeros(W * 2 * NF, dtype=np.int64)
-        self.depth = np.zeros(W, dtype=np.int64)
-        self.bq_sum = np.zeros(W * 3)
-        self.mq_sum = np.zeros(W * 3)
-        self.n_qual = np.zeros(W * 3, dtype=np.int64)
+        # int32 counts and float32 sums (integers, exact below 2**24): memory per chunk position stays small
+        self.counts = np.zeros(W * 2 * NF, dtype=np.int32)
+        self.depth = np.zeros(W, dtype=np.int32)
+        self.bq_sum = np.zeros(W * 3, dtype=np.float32)
+        self.mq_sum = np.zeros(W * 3, dtype=np.float32)
+        self.n_qual = np.zeros(W * 3, dtype=np.int32)
         self.indels: dict = {}
         self.reads = 0
 
@@ -157,7 +158,7 @@ class _Counter:
 
     def _add(self, pos, strand, fld):  # pos relative to lo
         m = (pos >= 0) & (pos < self.W)
-        self.counts += np.bincount((pos[m] * 2 + strand[m]) * NF + fld, minlength=self.counts.size)
+        self.counts += np.bincount((pos[m] * 2 + strand[m]) * NF + fld, minlength=self.counts.size).astype(np.int32)
         return m
 
     def add(self, batch: list) -> None:
@@ -223,18 +224,18 @@ class _Counter:
             dropped = qv < self.filt.min_base_quality
             # slots per (position, strand): A C G T N dropped
             c6 = np.bincount((p * 2 + strand) * 6 + np.where(dropped, 5, code), minlength=W * 12).reshape(W, 2, 6)
-            self.counts.reshape(W, 2, NF)[:, :, :4] += c6[:, :, :4]
-            self.depth += c6[:, :, :5].sum(axis=(1, 2))
+            self.counts.reshape(W, 2, NF)[:, :, :4] += c6[:, :, :4].astype(np.int32)
+            self.depth += c6[:, :, :5].sum(axis=(1, 2)).astype(np.int32)
             slot = p * 3 + np.where(dropped, 2, (code != self.ref_code[p]).astype(np.int32))
-            self.bq_sum += np.bincount(slot, weights=qv, minlength=W * 3)
-            self.mq_sum += np.bincount(slot, weights=mqb, minlength=W * 3)
-            self.n_qual += np.bincount(slot, minlength=W * 3)
+            self.bq_sum += np.bincount(slot, weights=qv, minlength=W * 3).astype(np.float32)
+            self.mq_sum += np.bincount(slot, weights=mqb, minlength=W * 3).astype(np.float32)
+            self.n_qual += np.bincount(slot, minlength=W * 3).astype(np.int32)
         if del_len:
             d_read = np.asarray(del_read, dtype=np.int64)
             self._add(np.asarray(del_at, dtype=np.int64) - lo, rev[d_read], F_DEL)
             pos, _, lens = self._expand(np.asarray(del_at) + 1, del_len)
             m = self._add(pos, np.repeat(rev[d_read], lens), F_DELBASE)
-            self.depth += np.bincount(pos[m], minlength=W)
+            self.depth += np.bincount(pos[m], minlength=W).astype(np.int32)
         if ins_len:
             self._add(np.asarray(ins_at, dtype=np.int64) - lo, rev[np.asarray(ins_read, dtype=np.int64)], F_INS)
         if clip_at:
@@ -303,8 +304,7 @@ def pileup_region(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, c
     cut = slice(start - lo, end - lo)
     indels = {k: v for k, v in counter.indels.items() if start <= k[0] < end}
     return Pileup(contig=contig, start=start, end=end, ref=ref[cut].copy(),
-                  counts=counter.counts.reshape(W, 2, NF)[cut].astype(np.int32),
-                  depth=counter.depth[cut].astype(np.int32), bq_sum=counter.bq_sum.reshape(W, 3)[cut, :2].copy(),
-                  mq_sum=counter.mq_sum.reshape(W, 3)[cut, :2].copy(),
-                  n_qual=counter.n_qual.reshape(W, 3)[cut, :2].astype(np.int32),
+                  counts=counter.counts.reshape(W, 2, NF)[cut], depth=counter.depth[cut],
+                  bq_sum=counter.bq_sum.reshape(W, 3)[cut, :2], mq_sum=counter.mq_sum.reshape(W, 3)[cut, :2],
+                  n_qual=counter.n_qual.reshape(W, 3)[cut, :2],
                   indels=indels, reads=counter.reads, reads_dropped_downsampling=dropped, read_store=reads)
