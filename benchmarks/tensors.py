@@ -6,7 +6,7 @@ Usage: python benchmarks/tensors.py [--keep DIR] [--skip-sim]
 - Real reads: ../shared/data/giab_hg001_chr20 (NA12878, chr20:10,000,001-10,100,000, ~50x).
 - Simulated: one 10 Mb WGS genome (2 contigs of 5 Mb), tumour 60x + normal 30x (`oncorisk simulate`);
   the 5 Mb first contig is encoded at 30x (normal, germline mode), 60x (tumour) and 60x + 30x (somatic).
-- Scaling: 1, 5 and 10 Mb of the simulated genome (chunk size 1 Mb): peak memory stays flat because it is
+- Scaling: 1, 5 and 10 Mb of the simulated genome (default chunk size, 500 kb): peak memory stays flat because it is
   bounded by the chunk, and wall time per read stays constant (linear in the number of reads).
 - Threads: the 5 Mb somatic encode with --threads 2 (chunks in parallel).
 
@@ -97,13 +97,13 @@ def main() -> int:
         two = compare("simulated 60x + 30x, --threads 2", [tumor, normal], ref, five, tmp, ["--threads", "2"])
         print(f"\nspeed-up with 2 threads: {som['ours'] / two['ours']:.2f}x "
               f"({som['ours']:.1f} s -> {two['ours']:.1f} s)\n")
-        print("| region size (somatic 60x + 30x, chunk 1 Mb) | reads | wall | µs per read | peak RSS |")
+        print("| region size (somatic 60x + 30x, default chunk 500 kb) | reads | wall | µs per read | peak RSS |")
         print("|---|---|---|---|---|")
         regions = {"1 Mb": [f"{c1}:1-1000000"], "5 Mb": [five], "10 Mb": [c1, c2]}
         for label, reg in regions.items():
             out = tmp / f"scale{label[:-3]}"
             wall, mem = timed(["oncorisk", "-q", "tensors", "--bam", tumor, "--normal-bam", normal, "--ref", ref,
-                               "--regions", *reg, "--chunk-size", "1000000", "--out", str(out)])
+                               "--regions", *reg, "--out", str(out)])
             n = sum(reads_in([tumor, normal], r) for r in reg)
             print(f"| {label} | {n:,} | {wall:.1f} s | {1e6 * wall / n:.1f} | {mem:.0f} MB |", flush=True)
             shutil.rmtree(out)

@@ -198,7 +198,7 @@ def add_read_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--indel-min-af", type=float, help="allele fraction for an indel candidate (default 0.06; somatic 0.03)")
     g = p.add_argument_group("regions and chunks")
     g.add_argument("--regions", nargs="+", help="BED files and/or CONTIG[:START-END] (1-based); default: all contigs")
-    g.add_argument("--chunk-size", type=int, default=1_000_000, help="bases per chunk (memory grows with it)")
+    g.add_argument("--chunk-size", type=int, default=500_000, help="bases read at once (memory grows with it; default 500,000)")
     g.add_argument("--chunk-index", type=int, default=0, help="process share K of --chunk-count (scatter)")
     g.add_argument("--chunk-count", type=int, default=1, help="number of shares the regions are split into")
     g.add_argument("--threads", type=int, default=1, help="chunks processed in parallel")

@@ -41,7 +41,7 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
     contig = pile.contig
     clen = fasta.get_reference_length(contig)
     starts = np.fromiter((t[0] for t in reads), dtype=np.int64, count=len(reads))
-    max_len = max(len(t[4]) + 2 * max((n for op, n in t[3] if op == 4), default=0) for t in reads[:2000])
+    max_len = max(len(t[4]) + 2 * max((n for op, n in (t[3] or ()) if op == 4), default=0) for t in reads[:2000])
     for k, (pos, ref, alt) in enumerate(zip(sites["pos"], sites["ref"], sites["alt"])):
         if len(ref) == len(alt):
             continue
@@ -63,8 +63,8 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
             seen += 1
             if seen > MAX_READS:
                 break
-            lead = cig[0][1] if cig[0][0] == 4 else 0
-            trail = cig[-1][1] if cig[-1][0] == 4 else 0
+            lead = cig[0][1] if cig and cig[0][0] == 4 else 0
+            trail = cig[-1][1] if cig and cig[-1][0] == 4 else 0
             rs = np.frombuffer(seq.encode(), dtype=np.uint8)
             q = np.frombuffer(qual, dtype=np.uint8).astype(np.float64)
             n = len(rs)

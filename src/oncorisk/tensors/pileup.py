@@ -67,7 +67,8 @@ class Pileup:
     indels: dict = field(default_factory=dict)  # (anchor, ref, alt) -> int array [fwd, rev]
     reads: int = 0
     reads_dropped_downsampling: int = 0
-    # the counted reads, sorted by start: (start, is_reverse, mapq, cigartuples, seq, qual bytes, end)
+    # the counted reads, sorted by start: (start, is_reverse, mapq, cigartuples or None for one aligned
+    # block, seq, qual bytes, end)
     read_store: list = field(default_factory=list, repr=False)
 
     def base_counts(self) -> np.ndarray:
@@ -174,10 +175,10 @@ class _Counter:
         for k, (start, _, _, cig, seq, _, _) in enumerate(batch):
             rp, qp = start, qbase
             qbase += len(seq)
-            if len(cig) == 1 and cig[0][0] == _M:  # the common case: one aligned block
+            if cig is None:  # the common case: one aligned block
                 mb_ref.append(rp)
                 mb_q.append(qp)
-                mb_len.append(cig[0][1])
+                mb_len.append(len(seq))
                 mb_read.append(k)
                 continue
             for j, (op, n) in enumerate(cig):
@@ -283,8 +284,10 @@ def pileup_region(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, c
                 raise UserError(f"{path}: read {r.query_name} at {contig}:{r.reference_start + 1} has no base "
                                 f"qualities (QUAL '*'): use a BAM with qualities, or set min_base_quality 0")
             q = bytes(len(seq))
-        reads.append((r.reference_start, r.is_reverse, r.mapping_quality, r.cigartuples, seq, bytes(q),
-                      r.reference_end))
+        cig = r.cigartuples
+        if len(cig) == 1 and cig[0][0] == _M:
+            cig = None  # the common case, one aligned block: not stored (memory)
+        reads.append((r.reference_start, r.is_reverse, r.mapping_quality, cig, seq, bytes(q), r.reference_end))
         names.append(r.query_name)
     dropped = 0
     if reads and filt.max_depth > 0:

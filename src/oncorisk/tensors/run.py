@@ -7,7 +7,7 @@ Output folder:
   counts, and labels when a truth VCF was given;
 - ``tensor_info.json``: format version, shape, channel names, dtype, filters, thresholds, inputs.
 
-Memory is bounded by the chunk size (default 1 Mb), not by the genome: each chunk is counted, encoded
+Memory is bounded by the chunk size (default 500 kb), not by the genome: each chunk is counted, encoded
 and appended to a temporary file before the next is read.
 """
 
@@ -49,7 +49,7 @@ class TensorOptions:
     out: str | None = None
     normal_bam: str | None = None
     regions: list[str] | None = None  # BED paths or CONTIG[:START-END] (1-based, inclusive)
-    chunk_size: int = 1_000_000
+    chunk_size: int = 500_000
     chunk_index: int = 0
     chunk_count: int = 1
     filt: ReadFilter = field(default_factory=ReadFilter)
