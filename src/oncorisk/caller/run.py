@@ -71,12 +71,15 @@ def run_call(opts: CallOptions) -> dict:
             _, _, info = load_tensors(folder)
             check_layout(minfo, info, str(model_dir), folder)
             infos.append(info)
-        sample = opts.sample or Path(infos[0]["inputs"]["bam"]).name.split(".")[0]
-        normal = opts.normal_sample or ("NORMAL" if somatic else None)
+        inputs = infos[0]["inputs"]
+        sample = opts.sample or bam_sample_name(inputs["bam"])
+        normal = opts.normal_sample or (bam_sample_name(inputs["normal_bam"]) if inputs.get("normal_bam") else None)
         chunks = (load_tensors(f)[:2] for f in opts.tensors)
     fasta = open_reference(opts.ref)
     contigs = list(zip(fasta.references, fasta.lengths))
-    samples = [normal or "NORMAL", sample] if somatic else [sample]
+    if somatic and (normal is None or normal == sample):
+        normal = f"{sample}.normal"  # the two columns need distinct names
+    samples = [normal, sample] if somatic else [sample]
     header = vcf_header(contigs, samples, somatic, opts.ref, model_dir.name, opts.command, opts.min_qual)
     stats = dict(candidates=0, PASS=0, LowQual=0, RefCall=0, GERMLINE=0)
 

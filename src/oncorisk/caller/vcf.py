@@ -1,7 +1,7 @@
 """VCF 4.2 writing for the caller: one function builds the header, one formats the records.
 
-Germline: one sample column. Somatic: NORMAL then TUMOR columns (Mutect2 order, with ``##normal_sample``
-and ``##tumor_sample`` naming them), a SOMATIC flag and the somatic score SS = P(somatic).
+Germline: one sample column. Somatic: the normal's then the tumour's column (Mutect2 order, with
+``##normal_sample`` and ``##tumor_sample`` naming them), a SOMATIC flag and the somatic score SS = P(somatic).
 
 QUAL is phred-scaled: -10 log10 P(no variant) (germline), -10 log10 (1 - P(somatic)) (somatic), capped
 at 99. FILTER:
@@ -65,9 +65,7 @@ def vcf_header(contigs: list[tuple[str, int]], samples: list[str], somatic: bool
         '##FORMAT=<ID=VAF,Number=A,Type=Float,Description="Alternate allele fraction, AD[alt] / DP">',
         '##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Phred-scaled genotype likelihoods, normalised to 0">',
     ]
-    cols = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"] + [
-        "NORMAL", "TUMOR"] if somatic else ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
-                                            samples[0]]
+    cols = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"] + list(samples)
     return "\n".join(lines + ["\t".join(cols)]) + "\n"
 
 
