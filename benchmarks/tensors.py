@@ -99,7 +99,9 @@ def main() -> int:
               f"({som['ours']:.1f} s -> {two['ours']:.1f} s)\n")
         print("| region size (somatic 60x + 30x, default chunk 500 kb) | reads | wall | µs per read | peak RSS |")
         print("|---|---|---|---|---|")
-        regions = {"1 Mb": [f"{c1}:1-1000000"], "5 Mb": [five], "10 Mb": [c1, c2]}
+        n1 = fa.get_reference_length(c1)
+        regions = {"1 Mb": [f"{c1}:1-1000000"], f"{n1 / 1e6:g} Mb ({c1})": [five],
+                   f"{(n1 + fa.get_reference_length(c2)) / 1e6:g} Mb ({c1} + {c2})": [c1, c2]}
         for label, reg in regions.items():
             out = tmp / f"scale{label[:-3]}"
             wall, mem = timed(["oncorisk", "-q", "tensors", "--bam", tumor, "--normal-bam", normal, "--ref", ref,

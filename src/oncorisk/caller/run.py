@@ -19,7 +19,7 @@ from oncorisk.caller.checkpoint import check_layout, load_checkpoint, resolve_mo
 from oncorisk.caller.train import predict_logits
 from oncorisk.caller.vcf import format_records, vcf_header, write_vcf
 from oncorisk.errors import UserError
-from oncorisk.repro import pick_device, seed_everything
+from oncorisk.repro import pick_device
 from oncorisk.tensors.layout import layout_info
 from oncorisk.tensors.run import TensorOptions, iter_chunks, load_tensors, open_reference
 
@@ -51,7 +51,8 @@ def bam_sample_name(path: str) -> str:
 
 
 def run_call(opts: CallOptions) -> dict:
-    seed_everything(0)
+    # inference has no random step (dropout is off in eval mode); torch's deterministic-algorithms switch is
+    # not needed on this path and costs a second of imports
     device = pick_device(opts.device)
     model_dir = resolve_model(opts.model)
     net, minfo = load_checkpoint(opts.model, device)
