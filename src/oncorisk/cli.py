@@ -308,6 +308,20 @@ def cmd_gather_vcf(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run_info(args: argparse.Namespace) -> int:
+    import json
+
+    from oncorisk.runinfo import write_run_info
+
+    try:
+        config = json.loads(args.config_json)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--config-json: not valid JSON ({exc})") from None
+    inputs = dict(item.split("=", 1) for item in args.inputs or [] if "=" in item)
+    write_run_info(args.out, config, inputs, args.samples, args.model)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from oncorisk.caller.evaluate import evaluate, write_metrics
 
@@ -512,6 +526,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("vcfs", nargs="+")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_gather_vcf)
+
+    p = sub.add_parser("run-info", help="write run_info.json: config, versions, seed, model and input checksums")
+    p.add_argument("--config-json", required=True, help="the resolved config, as JSON")
+    p.add_argument("--inputs", nargs="*", metavar="LABEL=PATH", help="input files to checksum")
+    p.add_argument("--samples", help="sample sheet: its files are checksummed too")
+    p.add_argument("--model", help="caller model used (name or folder)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_run_info)
 
     p = sub.add_parser("evaluate", help="precision / recall / F1 of a VCF against a truth VCF, SNVs and indels apart")
     p.add_argument("--truth", required=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -55,3 +56,27 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     assert report.returncode == 0, report.stderr[-2000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "roc.png" in html and "top_pathways.png" in html
+    info = json.loads((tmp_path / "results" / "mini" / "run_info.json").read_text())
+    assert info["seed"] == 3 and info["config"]["cohort"] == "mini" and info["packages"]["torch"]
+    assert info["caller_model"]["name"].startswith("somatic-illumina") and "P0001.tumor_bam" in info["inputs"]
+
+    # from scratch again: byte-identical VCFs, tables and run_info.json
+    first = checksums(tmp_path / "results")
+    for sub in ("results", "logs", "benchmarks", ".snakemake"):
+        shutil.rmtree(tmp_path / sub)
+    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    second = checksums(tmp_path / "results")
+    assert first.keys() == second.keys()
+    differ = sorted(k for k in first if first[k] != second[k])
+    assert differ == [], differ
+    assert any(k.endswith(".vcf.gz") for k in first) and any(k.endswith("risk.tsv") for k in first)
+
+
+def checksums(root) -> dict[str, str]:
+    """SHA-256 of every result file but figures (PNG metadata carries the matplotlib version only, but
+    their pixels are not what reproducibility is about)."""
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix != ".png"}

@@ -20,3 +20,28 @@ rule validate_samples:
         mode=config["mode"],
     shell:
         "oncorisk validate --samples {input.sheet} --mode {params.mode} --out {output} > {log} 2>&1"
+
+
+rule run_info:
+    input:
+        sheet=f"{RESULTS}/samples.validated.tsv",
+        ref=REFERENCE,
+    output:
+        f"{RESULTS}/run_info.json",
+    log:
+        f"{LOGS}/run_info.log",
+    benchmark:
+        f"{BENCH}/run_info.tsv"
+    conda:
+        "../../envs/oncorisk.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
+    params:
+        config=json.dumps(dict(config), sort_keys=True),
+        inputs=run_info_inputs(),
+        model=f"--model {caller_model()}" if BAM_SAMPLES else "",
+    shell:
+        "oncorisk run-info --config-json {params.config:q} --samples {input.sheet} "
+        "--inputs {params.inputs} {params.model} --out {output} > {log} 2>&1"

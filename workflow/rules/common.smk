@@ -74,6 +74,7 @@ def final_outputs():
         f"{RESULTS}/pathways/pathway_scores.parquet",
         f"{RESULTS}/fusion/risk.tsv",
     ]
+    outputs.append(f"{RESULTS}/run_info.json")
     outputs += [f"{RESULTS}/calls/{s}.vcf.gz" for s in BAM_SAMPLES]
     outputs += [
         f"{RESULTS}/calls/{s}.metrics.json" for s in BAM_SAMPLES if call_truth(s)
@@ -222,6 +223,21 @@ def train_caller_inputs():
     if SIMULATE:  # the demo's BAM samples come with truth: their tensors are labelled
         return tensor_outputs()
     return []
+
+
+def run_info_inputs():
+    """LABEL=PATH pairs of the run's input files, for run_info.json's checksums."""
+    pairs = {
+        "reference": REFERENCE,
+        "annotation": ANNOTATION,
+        "regions": REGIONS,
+        "network": config["network"],
+        "gene_sets": config["gene_sets"],
+        "sample_sheet": SAMPLE_SHEET,
+    }
+    if SIMULATE:
+        pairs["simulator_manifest"] = f"{SIM_DIR}/manifest.json"
+    return " ".join(f"{k}={v}" for k, v in pairs.items() if v)
 
 
 def impact_sheet():
