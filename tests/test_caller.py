@@ -253,3 +253,21 @@ def test_gather_refuses_chunks_out_of_order(ref, fixture_bam, tmp_path):
     assert len(records(ok)) == len(records(a)) + len(records(b)) == 5
     bad = cli("gather-vcf", "--out", tmp_path / "bad.vcf.gz", b, a)
     assert bad.returncode == 2 and "genome order" in bad.stderr and not (tmp_path / "bad.vcf.gz").exists()
+
+
+def test_inputs_are_never_modified(ref, fixture_bam, tmp_path):
+    import hashlib
+
+    def state():
+        folder = Path(ref).parent
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+    before = state()
+    assert cli("tensors", "--bam", fixture_bam, "--ref", ref, "--out", tmp_path / "t").returncode == 0
+    assert cli("call", "--bam", fixture_bam, "--ref", ref, "--model", "germline-illumina",
+               "--out", tmp_path / "c.vcf.gz").returncode == 0
+    assert cli("evaluate", "--truth", tmp_path / "c.vcf.gz", "--query", tmp_path / "c.vcf.gz", "--ref", ref,
+               "--all-records", "--out", tmp_path / "m.json").returncode == 0
+    assert cli("spike-in", "--bam", fixture_bam, "--ref", ref, "--regions", "ctgA", "--snvs", "2", "--indels", "0",
+               "--germline", "--out", tmp_path / "s.bam", "--truth-out", tmp_path / "s.vcf.gz").returncode in (0, 2)
+    assert state() == before
