@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 import yaml
@@ -71,6 +74,36 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     differ = sorted(k for k in first if first[k] != second[k])
     assert differ == [], differ
     assert any(k.endswith(".vcf.gz") for k in first) and any(k.endswith("risk.tsv") for k in first)
+
+    # killed midway (SIGTERM, then SIGKILL, to snakemake and its jobs), then rerun: finished jobs are not
+    # redone, no truncated file survives, and the outputs equal the clean run's
+    for sub in ("results", "logs", "benchmarks", ".snakemake"):
+        shutil.rmtree(tmp_path / sub)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    manifest = tmp_path / "results" / "mini" / "simulated" / "manifest.json"
+    tensors_dir = tmp_path / "results" / "mini" / "tensors"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (manifest.exists() and tensors_dir.exists()):
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGTERM)
+    time.sleep(1.0)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    assert manifest.exists() and not (tmp_path / "results" / "mini" / "fusion" / "risk.tsv").exists()
+    done_mtime = manifest.stat().st_mtime_ns
+    resumed = subprocess.run([*cmd, "--rerun-incomplete"], cwd=tmp_path, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "rule simulate_cohort:" not in resumed.stdout + resumed.stderr  # finished: not redone
+    assert manifest.stat().st_mtime_ns == done_mtime
+    third = checksums(tmp_path / "results")
+    leftovers = [k for k in third if ".tmp" in k]
+    assert leftovers == []
+    assert third == first
 
 
 def checksums(root) -> dict[str, str]:
