@@ -67,3 +67,40 @@ def test_embedding_table_parser(rows):
 
     text = "sample,a,b\n" + "\n".join(",".join(r) for r in rows)
     _parse(load_embedding_table, text, "emb.csv")
+
+
+@SETTINGS
+@given(st.lists(st.one_of(FIELD, st.from_regex(r"\Actg[AB](:[0-9,]{0,7}-[0-9,]{0,7})?\Z")), min_size=1, max_size=3))
+def test_region_strings(items):
+    """--regions values: parse into intervals inside the contigs, or stop with a one-line UserError."""
+    from conftest import FIXTURES
+
+    import pysam
+
+    from oncorisk.tensors.run import parse_regions
+
+    fasta = pysam.FastaFile(str(FIXTURES / "tiny.fa")) if Path(str(FIXTURES / "tiny.fa") + ".fai").exists() else None
+    if fasta is None:
+        with tempfile.TemporaryDirectory() as d:
+            import shutil
+
+            shutil.copy(FIXTURES / "tiny.fa", Path(d) / "tiny.fa")
+            pysam.faidx(str(Path(d) / "tiny.fa"))
+            fasta = pysam.FastaFile(str(Path(d) / "tiny.fa"))
+            _check_regions(parse_regions, items, fasta)
+    else:
+        _check_regions(parse_regions, items, fasta)
+
+
+def _check_regions(parse_regions, items, fasta):
+    items = [i for i in items if not Path(i).exists()]  # random text that names a real file is not a region
+    if not items:
+        return
+    lengths = dict(zip(fasta.references, fasta.lengths))
+    try:
+        out = parse_regions(items, fasta)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    for contig, a, b in out:
+        assert contig in lengths and 0 <= a < b <= lengths[contig]
