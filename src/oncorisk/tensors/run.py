@@ -39,7 +39,7 @@ from oncorisk.tensors.pileup import ReadFilter, open_alignment, pileup_region
 
 log = logging.getLogger(__name__)
 GLUE = 1000  # region intervals closer than this are read as one chunk
-REGION_RE = re.compile(r"^(?P<contig>[^:]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
+REGION_RE = re.compile(r"^(?P<contig>[^:]+)(?::(?P<start>\d[\d,]*)-(?P<end>\d[\d,]*))?$")
 
 
 @dataclass
