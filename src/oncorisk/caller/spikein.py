@@ -34,7 +34,7 @@ import pysam
 
 from oncorisk.errors import UserError
 from oncorisk.simulate.variants import write_vcf as write_truth_vcf
-from oncorisk.tensors.pileup import ReadFilter, open_alignment, pileup_region
+from oncorisk.tensors.pileup import BASE_CODE, ReadFilter, open_alignment, pileup_region
 from oncorisk.tensors.run import open_reference, parse_regions
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ def spike_in(bam: str, ref: str, out_bam: str, truth_vcf: str, regions: list[str
             break
         pile = pileup_region(aln, bam, fasta, contig, a, b, ReadFilter(max_depth=0, min_base_quality=0))
         alt_any = pile.counts[:, :, :4].sum(axis=1)
-        ref_code = np.array([{"A": 0, "C": 1, "G": 2, "T": 3}.get(chr(c), 4) for c in pile.ref])
+        ref_code = BASE_CODE[pile.ref].astype(np.int64)
         alt_n = alt_any.sum(axis=1) - np.where(ref_code < 4, alt_any[np.arange(len(ref_code)), np.minimum(ref_code, 3)], 0)
         indel_n = pile.counts[:, :, 4:6].sum(axis=(1, 2))
         busy_pt = (alt_n >= 2) | (indel_n >= 2)

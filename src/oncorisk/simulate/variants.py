@@ -59,13 +59,10 @@ def left_align(seq: np.ndarray, pos: int, ref: str, alt: str) -> tuple[int, str,
     """
     if len(ref) == len(alt):
         return pos, ref, alt
+    from oncorisk.tensors.pileup import left_align_indel
+
     deleted = len(ref) > len(alt)
-    indel = ref[1:] if deleted else alt[1:]
-    while pos > 0 and chr(seq[pos]) == indel[-1]:
-        indel = chr(seq[pos]) + indel[:-1]
-        pos -= 1
-    anchor = chr(seq[pos])
-    return (pos, anchor + indel, anchor) if deleted else (pos, anchor, anchor + indel)
+    return left_align_indel(seq, 0, pos, "D" if deleted else "I", ref[1:] if deleted else alt[1:])
 
 
 class Occupancy:
