@@ -13,7 +13,7 @@ from conftest import REPO, simulate
 from oncorisk.errors import UserError
 from oncorisk.pathways.genesets import load_gmt
 from oncorisk.pathways.network import load_edge_list
-from oncorisk.pathways.scoring import bh, gene_features, propagate
+from oncorisk.pathways.scoring import bh, gene_features, propagate, rank_pathways
 
 
 def test_edge_list_drops_self_loops_and_merges_duplicates(tmp_path):
@@ -56,6 +56,26 @@ def test_propagation_on_a_path_graph_by_hand():
 def test_benjamini_hochberg_by_hand():
     # sorted p 0.01, 0.03, 0.04, 0.5 -> p*n/rank 0.04, 0.06, 0.0533, 0.5 -> running min from the top
     assert np.allclose(bh(np.array([0.01, 0.04, 0.03, 0.5])), [0.04, 0.16 / 3, 0.16 / 3, 0.5])
+
+
+def test_capped_evidence_keeps_one_extreme_gene_from_deciding_a_set():
+    """40 equal genes; set P has four members at z = 4-5; one non-member X has z = 60 (another pathway's driver).
+
+    Uncapped, any random 4-gene set that draws X scores 15 > P's 4.5, so p ~ P(draw X) ~ 0.1. Capped at 4, a
+    random set must draw all four of P's members or X plus three of them: p near 1/(1 + permutations).
+    """
+    genes = [f"G{i}" for i in range(40)]
+    z = np.zeros(40)
+    z[[0, 1, 2, 3]] = [4.0, 4.5, 5.0, 4.5]
+    z[39] = 60.0
+    sets = {"P": ("", genes[:4]), "Q": ("", genes[10:14])}
+    flat = np.ones(40)
+    kwargs = dict(hit=z > 0, permutations=2000, n_bins=1)
+    capped = rank_pathways(z, genes, flat, flat, sets, rng=np.random.default_rng(1), **kwargs).set_index("pathway")
+    raw = rank_pathways(z, genes, flat, flat, sets, rng=np.random.default_rng(1), cap=np.inf, **kwargs).set_index("pathway")
+    assert capped.loc["P", "p"] < 0.002 and 0.05 < raw.loc["P", "p"] < 0.2
+    assert capped.loc["P", "score"] == 4.0 and raw.loc["P", "score"] == 4.5
+    assert capped.loc["Q", "p"] == 1.0 and capped.loc["P", "leading_genes"] == "G2,G1,G3,G0"
 
 
 def test_gene_evidence_adjusts_for_length():

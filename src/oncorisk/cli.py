@@ -149,7 +149,7 @@ def cmd_pathways(args: argparse.Namespace) -> int:
                           string_min_score=args.string_min_score, hotnet2_index=args.hotnet2_index,
                           hotnet2_edges=args.hotnet2_edges, gene_set_ids=args.gene_set_ids, labels=args.labels,
                           gtf=args.gtf, callable=args.callable, permutations=args.permutations,
-                          min_size=args.min_size, seed=args.seed,
+                          min_size=args.min_size, evidence_cap=args.evidence_cap, seed=args.seed,
                           gnn=GnnConfig(model=args.model, layers=args.layers, hidden=args.hidden, dropout=args.dropout,
                                         folds=args.folds, seed=args.seed, device=args.device))
     info = run_pathways(opts)
@@ -434,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--callable", help="BED of sequenced regions (the panel): gene length = callable bases in the gene")
     p.add_argument("--permutations", type=int, default=1000)
     p.add_argument("--min-size", type=int, default=3, help="smallest gene set tested (members in the network)")
+    p.add_argument("--evidence-cap", type=float, default=4.0,
+                   help="a gene's evidence z counts at most this much in its pathways' statistic (default 4)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_pathways)

@@ -293,6 +293,7 @@ def pathway_options():
         f"--dropout {pw['dropout']}",
         f"--folds {pw['folds']}",
         f"--permutations {pw['permutations']}",
+        f"--evidence-cap {pw['evidence_cap']}",
         f"--device {config['device']}",
     ]
     if labels:

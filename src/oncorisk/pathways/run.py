@@ -17,7 +17,7 @@ from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.intervals import read_bed, sha256
 from oncorisk.pathways.genesets import load_gmt
 from oncorisk.pathways.network import Network, load_edge_list, load_hotnet2, load_string
-from oncorisk.pathways.scoring import gene_features, propagate, rank_pathways, sample_pathway_scores, zscore
+from oncorisk.pathways.scoring import EVIDENCE_CAP, gene_features, propagate, rank_pathways, sample_pathway_scores, zscore
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class PathwayOptions:
     callable: str | None = None
     permutations: int = 1000
     min_size: int = 3
+    evidence_cap: float = EVIDENCE_CAP
     seed: int = 1
     gnn: GnnConfig | None = None
 
@@ -176,6 +177,9 @@ def _figures(out: Path, ranking: pd.DataFrame, net: Network, scores: pd.Series) 
 
 def run_pathways(opts: PathwayOptions) -> dict:
     """Run the stage and write its outputs into ``opts.out`` (atomically). Returns a summary."""
+    if not opts.evidence_cap > 0:
+        raise UserError(f"pathways: --evidence-cap {opts.evidence_cap}: must be a positive number of standard "
+                        f"deviations (default 4)")
     matrix = load_impact_matrix(opts.impact)
     net = _load_network(opts)
     sets = load_gmt(opts.gene_sets, opts.gene_set_ids)
@@ -200,7 +204,8 @@ def run_pathways(opts: PathwayOptions) -> dict:
     hit = (feats["frac_samples_hit"] > 0).to_numpy()
     rng = np.random.default_rng(opts.seed)
     ranking = rank_pathways(feats["evidence_z"].to_numpy(), net.genes, degree, feats["exon_kb"].to_numpy(),
-                            sets, hit, rng, opts.permutations, opts.min_size)
+                            sets, hit, rng, opts.permutations, opts.min_size,
+                            cap=opts.evidence_cap)
     per_sample = sample_pathway_scores(matrix, sets, feats["evidence_z"])
     metrics: dict = {}
     if opts.labels:
@@ -237,8 +242,8 @@ def run_pathways(opts: PathwayOptions) -> dict:
         info = dict(
             oncorisk_version=__version__, stage="pathways", seed=opts.seed, permutations=opts.permutations,
             gene_score="network propagation (random walk with restart 0.5) of the length-adjusted impact evidence",
-            pathway_statistic="mean of max(z, 0) of the member genes' length-adjusted impact evidence; "
-                              "permutations matched on degree and length",
+            pathway_statistic=f"mean of min(max(z, 0), {opts.evidence_cap:g}) of the member genes' length-adjusted "
+                              "impact evidence; permutations matched on degree and length",
             network=net.report | dict(cohort_genes_absent=len(absent), network_genes_not_in_cohort=len(isolated),
                                       mutated_genes_absent=hit_absent[:50]),
             gene_sets=len(sets), tested=int(ranking["p"].notna().sum()), metrics=metrics,
