@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pysam
@@ -19,6 +22,25 @@ def needs_shared_data(*parts: str):
     """Skip (with a reason) when ../shared/data, or the named file in it, is absent (a user's fresh clone)."""
     path = SHARED_DATA.joinpath(*parts)
     return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (real data only in the team's CI)")
+
+
+def cli(*args, **kwargs) -> subprocess.CompletedProcess:
+    """Run `oncorisk ARGS` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "oncorisk.cli", *map(str, args)], capture_output=True, text=True,
+                          **kwargs)
+
+
+def assert_user_error(res: subprocess.CompletedProcess, out: Path | None, *words: str, code: int = 2) -> str:
+    """A user mistake: exit ``code``, one line on stderr (log lines aside) naming ``words``, no traceback, and
+    ``out`` not created. Returns the line."""
+    assert res.returncode == code, res.stderr
+    lines = [ln for ln in res.stderr.strip().splitlines() if not re.match(r"\d{4}-\d\d-\d\d .* (INFO|WARNING) ", ln)]
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    if out is not None:
+        assert not out.exists(), sorted(out.parent.iterdir())
+    return lines[0]
 
 
 def needs_tool(name: str):

@@ -5,16 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pysam
 import pytest
 
-from conftest import FIXTURES, needs_tool
+from conftest import cli, needs_tool
 from oncorisk.caller.evaluate import evaluate
 from oncorisk.errors import UserError
 
@@ -101,10 +99,6 @@ def test_evaluate_names_contig_and_sample_mistakes(ref, tmp_path):
         evaluate(str(other), str(good), str(ref))
     with pytest.raises(UserError, match="sample 'X' not in the VCF"):
         evaluate(str(good), str(good), str(ref), truth_sample="X")
-
-
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "oncorisk.cli", *map(str, args)], capture_output=True, text=True)
 
 
 def records(path: Path) -> list[list[str]]:

@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pandas as pd
 import pysam
 import pytest
 
-from conftest import FIXTURES, needs_shared_data
+from conftest import FIXTURES, assert_user_error, cli, needs_shared_data
 from oncorisk.tensors.layout import WIDTH, channel_names, layout_info
 from oncorisk.tensors.pileup import ReadFilter, open_alignment, pileup_region
 from oncorisk.tensors.run import TensorOptions, load_tensors, run_tensors
@@ -212,19 +211,6 @@ def test_cram_and_bgzipped_fasta_give_the_same_sites(fixture_bam, tmp_path):
     a = run(fixture_bam, tmp_path, "bam", regions=["ctgA"])[0]
     run_tensors(TensorOptions(bam=str(cram), ref=str(gz), out=str(tmp_path / "cram"), regions=["ctgA"]))
     pd.testing.assert_frame_equal(a, load_tensors(tmp_path / "cram")[0])
-
-
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "oncorisk.cli", *map(str, args)], capture_output=True, text=True)
-
-
-def assert_user_error(res: subprocess.CompletedProcess, out: Path, *words: str):
-    assert res.returncode == 2, res.stderr
-    lines = [ln for ln in res.stderr.strip().splitlines() if not re.match(r"\d{4}-\d\d-\d\d .* (INFO|WARNING) ", ln)]
-    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-    assert not out.exists()
 
 
 def test_bad_inputs_fail_with_one_line(fixture_bam, tmp_path):

@@ -7,6 +7,7 @@ with one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import re
@@ -340,8 +341,15 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the error catalogue's rule), pointing to --help."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}: see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="oncorisk",
         description="From aligned reads to a traceable per-patient cancer-risk score. "
         "Stages: tensors -> call -> impact -> pathways -> fusion.",
@@ -557,6 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -578,6 +589,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("oncorisk: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.errno not in _DISK_FULL:
+            raise
+        where = exc.filename or getattr(args, "out", None) or "an output file"
+        print(f"oncorisk: error: {where}: {exc.strerror or 'write failed'} while writing: free disk space (or "
+              f"write to a larger disk) and rerun; no partial output was kept", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,26 @@ import yaml
 from conftest import REPO
 
 
+def check_rule_envs_pin_what_commands_import(audit) -> None:
+    """Every rule's conda env (envs/*.yaml) pins each third-party package that the oncorisk modules its command
+    loaded import (recorded by tests/workflow/import_audit/sitecustomize.py)."""
+    from envcheck import load_env, rule_envs, third_party_imports
+
+    envs_of = {}
+    for env, command in rule_envs().values():
+        envs_of.setdefault(command, set()).add(env)
+    records = [json.loads(p.read_text()) for p in sorted(audit.glob("*.json"))]
+    commands = set()
+    for rec in records:
+        command = next(a for a in rec["argv"] if not a.startswith("-"))
+        commands.add(command)
+        needed = set().union(*(third_party_imports(m) for m in rec["oncorisk_modules"]))
+        for env in envs_of[command]:
+            missing = needed - set(load_env(REPO / env)["pip"])
+            assert not missing, f"{env} lacks {sorted(missing)}, imported by `oncorisk {command}`"
+    assert {"simulate", "tensors", "call", "impact", "pathways", "fusion", "run-info"} <= commands, commands
+
+
 @pytest.mark.slow
 def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     cfg = tmp_path / "config.yaml"
@@ -24,8 +44,14 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
                                    "pathways": {"permutations": 200, "folds": 3},
                                    "fusion": {"folds": 3, "bootstrap": 50, "shap_samples": 10}}))
     cmd = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(cfg), "--cores", "2"]
-    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    audit = tmp_path / "import_audit"
+    audit.mkdir()
+    audited = dict(os.environ, ONCORISK_IMPORT_AUDIT=str(audit),
+                   PYTHONPATH=os.pathsep.join([str(REPO / "tests" / "workflow" / "import_audit"),
+                                               os.environ.get("PYTHONPATH", "")]))
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=audited)
     assert res.returncode == 0, res.stderr[-3000:]
+    check_rule_envs_pin_what_commands_import(audit)
     validated = (tmp_path / "results" / "mini" / "samples.validated.tsv").read_text().splitlines()
     assert len(validated) == 41 and validated[0].startswith("sample\ttumor_bam\tnormal_bam\tvcf")
     assert validated[1].split("\t")[1] == "simulated/bams/P0001.tumor.bam"

@@ -14,7 +14,7 @@ rule call_chunk:
     benchmark:
         f"{BENCH}/call/{{sample}}.chunk{{chunk}}.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=1500,
@@ -40,7 +40,7 @@ rule gather_calls:
     benchmark:
         f"{BENCH}/call/{{sample}}.gather.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -86,7 +86,7 @@ rule evaluate_calls:
     benchmark:
         f"{BENCH}/call/{{sample}}.evaluate.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -108,7 +108,7 @@ rule train_tensors:
     benchmark:
         f"{BENCH}/train_caller/{{tset}}.tensors.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/reads.yaml"
     threads: 2
     resources:
         mem_mb=2000,
@@ -132,7 +132,7 @@ rule train_caller:
     benchmark:
         f"{BENCH}/train_caller.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/reads.yaml"
     threads: 2
     resources:
         mem_mb=4000,

@@ -36,7 +36,7 @@ rule risk_fusion:
     benchmark:
         f"{BENCH}/risk_fusion.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/fusion.yaml"
     threads: 2
     resources:
         mem_mb=4000,

@@ -17,7 +17,7 @@ rule impact:
     benchmark:
         f"{BENCH}/impact.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/impact.yaml"
     threads: 1
     resources:
         mem_mb=2000,

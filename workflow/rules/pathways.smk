@@ -27,7 +27,7 @@ rule pathways:
     benchmark:
         f"{BENCH}/pathways.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/pathways.yaml"
     threads: 1
     resources:
         mem_mb=4000,

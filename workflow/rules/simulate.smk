@@ -14,7 +14,7 @@ rule simulate_cohort:
     benchmark:
         f"{BENCH}/simulate_cohort.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/reads.yaml"
     threads: 2
     resources:
         mem_mb=2000,

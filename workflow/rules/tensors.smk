@@ -12,7 +12,7 @@ rule tensors:
     benchmark:
         f"{BENCH}/tensors/{{sample}}.chunk{{chunk}}.tsv"
     conda:
-        "../../envs/oncorisk.yaml"
+        "../../envs/reads.yaml"
     threads: 1
     resources:
         mem_mb=1000,

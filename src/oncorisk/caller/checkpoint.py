@@ -11,6 +11,7 @@ checkpoint is only applied to tensors of the same layout.
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def load_checkpoint(spec: str, device: torch.device | str = "cpu") -> tuple[Ense
             m.load_state_dict(states[f"member{k}"])
             members.append(m)
         net = Ensemble(members)
-    except (KeyError, TypeError, RuntimeError, ValueError, OSError) as exc:
+    except (KeyError, TypeError, RuntimeError, ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
         raise UserError(f"{folder}: not a usable oncorisk caller checkpoint ({str(exc).splitlines()[0]}): "
                         f"re-train it with 'oncorisk train-caller' or use a bundled model") from None
     net.to(device).eval()

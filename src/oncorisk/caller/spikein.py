@@ -194,7 +194,8 @@ def spike_in(bam: str, ref: str, out_bam: str, truth_vcf: str, regions: list[str
         alt_n = alt_any.sum(axis=1) - np.where(ref_code < 4, alt_any[np.arange(len(ref_code)), np.minimum(ref_code, 3)], 0)
         indel_n = pile.counts[:, :, 4:6].sum(axis=(1, 2))
         busy_pt = (alt_n >= 2) | (indel_n >= 2)
-        busy = np.convolve(busy_pt.astype(int), np.ones(61, dtype=int), mode="same") > 0
+        # within 30 bp of an existing variant ("full" then centred: also right for regions shorter than 61 bp)
+        busy = np.convolve(busy_pt.astype(int), np.ones(61, dtype=int))[30:30 + len(busy_pt)] > 0
         got = choose_spikes(rng, fasta, contig, a, b, pile.depth, busy, left_snv, left_indel, vafs)
         left_snv -= sum(sp.kind == "SNV" for sp in got)
         left_indel -= sum(sp.kind != "SNV" for sp in got)

@@ -20,7 +20,6 @@ to its tensor row. Candidates at one position with several alleles are written o
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
