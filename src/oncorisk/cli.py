@@ -152,7 +152,8 @@ def cmd_pathways(args: argparse.Namespace) -> int:
                           gtf=args.gtf, callable=args.callable, permutations=args.permutations,
                           min_size=args.min_size, evidence_cap=args.evidence_cap, seed=args.seed,
                           gnn=GnnConfig(model=args.model, layers=args.layers, hidden=args.hidden, dropout=args.dropout,
-                                        folds=args.folds, seed=args.seed, device=args.device))
+                                        folds=args.folds, bagging=args.bagging, seed=args.seed,
+                                        device=args.device))
     info = run_pathways(opts)
     ranking = info["ranking"]
     log.info("pathways: %d sets tested; top: %s", info["tested"], ", ".join(
@@ -437,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds over labelled genes")
+    p.add_argument("--bagging", type=int, default=4, choices=range(1, 5), metavar="{1..4}",
+                   help="GNNs per fold, one per inner validation split, averaged (default 4)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--gtf", help="annotation, for gene lengths")
     p.add_argument("--callable", help="BED of sequenced regions (the panel): gene length = callable bases in the gene")

@@ -292,6 +292,7 @@ def pathway_options():
         f"--hidden {pw['hidden']}",
         f"--dropout {pw['dropout']}",
         f"--folds {pw['folds']}",
+        f"--bagging {pw['bagging']}",
         f"--permutations {pw['permutations']}",
         f"--evidence-cap {pw['evidence_cap']}",
         f"--device {config['device']}",
