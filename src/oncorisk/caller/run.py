@@ -55,7 +55,7 @@ def run_call(opts: CallOptions) -> dict:
     # not needed on this path and costs a second of imports
     device = pick_device(opts.device)
     model_dir = resolve_model(opts.model)
-    net, minfo = load_checkpoint(opts.model, device)
+    net, minfo = load_checkpoint(str(model_dir), device)  # the folder: resolved once
     somatic = minfo["layout"]["mode"] == "somatic"
     if opts.tensor_opts is not None:
         to = opts.tensor_opts

@@ -21,13 +21,12 @@ to its tensor row. Candidates at one position with several alleles are written o
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pysam
 
 from oncorisk import __version__
+from oncorisk.io.atomic import write_bgzip_vcf as write_vcf
 
 MAX_PHRED = 99.0
 
@@ -120,29 +119,6 @@ def format_records(sites: pd.DataFrame, probs: dict[str, np.ndarray], somatic: b
         lines.append(f"{r.contig}\t{r.pos}\t.\t{r.ref}\t{r.alt}\t{qual[i]:.2f}\t{filt}\t{info}\tGT:GQ:DP:AD:VAF:PL\t"
                      f"{normal}\t{tumour}")
     return lines
-
-
-def write_vcf(path: str | Path, header: str, lines, index: bool = True) -> None:
-    """bgzip + tabix-index atomically (written under a temporary name, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_txt = path.with_name(f".{path.name}.tmp.vcf")
-    tmp_gz = path.with_name(f".{path.name}.tmp.vcf.gz")
-    try:
-        with open(tmp_txt, "w") as fh:
-            fh.write(header)
-            for line in lines:
-                fh.write(line + "\n")
-        pysam.tabix_compress(str(tmp_txt), str(tmp_gz), force=True)
-        if index:
-            pysam.tabix_index(str(tmp_gz), preset="vcf", force=True)
-        os.replace(tmp_gz, path)
-        if index:
-            os.replace(f"{tmp_gz}.tbi", f"{path}.tbi")
-    finally:
-        for p in (tmp_txt, tmp_gz, Path(f"{tmp_gz}.tbi")):
-            if p.exists():
-                p.unlink()
 
 
 def gather_vcfs(paths: list[str], out: str) -> int:

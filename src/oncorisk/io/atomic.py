@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 
 def _umask() -> int:
@@ -62,3 +62,29 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def write_bgzip_vcf(path: str | os.PathLike, header: str, lines: Iterable[str], index: bool = True) -> None:
+    """Write a VCF (``header`` text ending in a newline, then one record per line) as bgzip, with a tabix
+    index, atomically: everything is written under temporary names and renamed into place when complete."""
+    import pysam
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_txt = path.with_name(f".{path.name}.tmp.vcf")
+    tmp_gz = path.with_name(f".{path.name}.tmp.vcf.gz")
+    try:
+        with open(tmp_txt, "w") as fh:
+            fh.write(header)
+            for line in lines:
+                fh.write(line + "\n")
+        pysam.tabix_compress(str(tmp_txt), str(tmp_gz), force=True)
+        if index:
+            pysam.tabix_index(str(tmp_gz), preset="vcf", force=True)
+        os.replace(tmp_gz, path)
+        if index:
+            os.replace(f"{tmp_gz}.tbi", f"{path}.tbi")
+    finally:
+        for p in (tmp_txt, tmp_gz, Path(f"{tmp_gz}.tbi")):
+            if p.exists():
+                p.unlink()

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pysam
 
 from oncorisk import __version__
+from oncorisk.io.atomic import write_bgzip_vcf
 from oncorisk.simulate.genome import GeneModel, Hotspot
 from oncorisk.simulate.sequence import GENETIC_CODE, STOP_CODONS
 
@@ -202,7 +202,7 @@ def truncating_variant(rng: np.random.Generator, seq: np.ndarray, gene: GeneMode
 
 def write_vcf(path: Path, contigs: dict[str, int], sample_columns: list[str], records: list[str],
               info_lines: list[str], format_lines: list[str], seed: int) -> None:
-    """Write a VCF 4.2 as bgzip + tabix index (sorted records given as text lines)."""
+    """Write a VCF 4.2 as bgzip + tabix index, atomically (sorted records given as text lines)."""
     header = [
         "##fileformat=VCFv4.2",
         f"##source=oncorisk-simulate-{__version__}",
@@ -212,11 +212,7 @@ def write_vcf(path: Path, contigs: dict[str, int], sample_columns: list[str], re
         *format_lines,
         "#" + "\t".join(["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *sample_columns]),
     ]
-    plain = Path(str(path).removesuffix(".gz"))
-    plain.write_text("\n".join(header + records) + "\n")
-    pysam.tabix_compress(str(plain), str(path), force=True)
-    plain.unlink()
-    pysam.tabix_index(str(path), preset="vcf", force=True)
+    write_bgzip_vcf(path, "\n".join(header) + "\n", records)
 
 
 GERMLINE_INFO = ['##INFO=<ID=AF_POP,Number=A,Type=Float,Description="Population allele frequency in the simulator">']
