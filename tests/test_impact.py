@@ -398,3 +398,15 @@ def test_tcga_laml_ranks_known_aml_drivers_first(tmp_path):
     assert {"FLT3", "DNMT3A", "NPM1", "IDH2", "TP53"} <= set(top)
     v = pd.read_csv(tmp_path / "o" / "variants.tsv", sep="\t", keep_default_na=False)
     assert v[(v["gene"] == "IDH1")]["hotspot"].astype(str).str.lower().eq("true").all()  # R132 is a hotspot
+
+
+def test_tmb_figure_with_and_without_a_callable_size(tmp_path):
+    from oncorisk.impact.run import tmb_figure
+
+    t = pd.DataFrame({"sample": ["A", "B", "C"], "nonsynonymous": [1, 12, 30], "callable_mb": [1.0] * 3,
+                      "tmb": [1.0, 12.0, 30.0], "callable_source": ["given (--callable-mb)"] * 3})
+    tmb_figure(t, tmp_path / "a.png")
+    t["tmb"] = np.nan
+    tmb_figure(t, tmp_path / "b.png")
+    for name in ("a.png", "b.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -70,6 +70,7 @@ def final_outputs():
     outputs = [
         f"{RESULTS}/samples.validated.tsv",
         f"{RESULTS}/impact/impact_matrix.parquet",
+        f"{RESULTS}/impact/tmb.png",
         f"{RESULTS}/pathways/pathway_ranking.tsv",
         f"{RESULTS}/pathways/pathway_scores.parquet",
         f"{RESULTS}/fusion/risk.tsv",

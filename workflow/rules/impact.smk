@@ -11,6 +11,11 @@ rule impact:
         matrix=f"{RESULTS}/impact/impact_matrix.parquet",
         matrix_tsv=f"{RESULTS}/impact/impact_matrix.tsv",
         tmb=f"{RESULTS}/impact/tmb.tsv",
+        tmb_png=report(
+            f"{RESULTS}/impact/tmb.png",
+            caption="../report/tmb.rst",
+            category="Impact",
+        ),
         info=f"{RESULTS}/impact/run_info.json",
     log:
         f"{LOGS}/impact.log",

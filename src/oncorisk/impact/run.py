@@ -305,6 +305,38 @@ def tumour_mutational_burden(cols: dict[str, np.ndarray], samples: list[str], ca
     })
 
 
+TMB_HIGH = 10.0  # mutations per Mb: the FDA's TMB-high threshold (pembrolizumab, 2020)
+
+
+def tmb_figure(tmb: pd.DataFrame, path: Path) -> None:
+    """Per-sample TMB, sorted, with the cohort median and the TMB-high threshold (for the HTML report)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    values = tmb.sort_values(["tmb", "sample"], kind="stable")
+    if values["tmb"].notna().any():
+        ax.bar(range(len(values)), values["tmb"].fillna(0.0), width=1.0, color="#3b6ea8")
+        ax.axhline(TMB_HIGH, color="#b03a2e", linestyle="--", linewidth=1,
+                   label=f"TMB-high ({TMB_HIGH:g}/Mb): {int((values['tmb'] >= TMB_HIGH).sum())} samples")
+        ax.axhline(float(values["tmb"].median()), color="grey", linestyle=":", linewidth=1,
+                   label=f"median {values['tmb'].median():.1f}/Mb")
+        ax.legend(loc="upper left", fontsize=8)
+        ax.set_ylabel("nonsynonymous / Mb")
+        ax.set_title(f"Tumour mutational burden ({values['callable_mb'].iloc[0]:.3g} Mb callable)")
+    else:
+        ax.text(0.5, 0.5, f"TMB not computed: {values['callable_source'].iloc[0]}", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_title("Tumour mutational burden")
+    ax.set_xlabel(f"{len(values)} samples, sorted by TMB")
+    ax.set_xticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def write_tsv(cols: dict[str, np.ndarray], columns: list[str], path: Path) -> None:
     """Fast TSV writer (Arrow's C++ CSV writer): header, tab-separated, no quoting, NA as empty."""
     import pyarrow as pa
@@ -358,6 +390,7 @@ def run_impact(opts: ImpactOptions) -> dict:
         matrix.to_csv(tmp / "impact_matrix.tsv", sep="\t", float_format="%.6g")
         matrix.reset_index().to_parquet(tmp / "impact_matrix.parquet", index=False)
         tmb.to_csv(tmp / "tmb.tsv", sep="\t", index=False, float_format="%.6g", na_rep="NA")
+        tmb_figure(tmb, tmp / "tmb.png")
         pd.DataFrame(skipped, columns=["contig", "pos", "ref", "alt", "reason"]).to_csv(
             tmp / "skipped.tsv", sep="\t", index=False)
         info = dict(
