@@ -265,9 +265,19 @@ def cmd_call(args: argparse.Namespace) -> int:
         raise UserError(f"--out: bad value {args.out!r}: the VCF is bgzipped and indexed: name it *.vcf.gz")
     opts = CallOptions(out=args.out, model=args.model, ref=args.ref, tensor_opts=tensor_opts,
                        tensors=args.tensors or [], sample=args.sample_name, normal_sample=args.normal_sample_name,
-                       min_qual=args.min_qual, device=args.device, batch=args.batch, command=command_line())
+                       min_qual=args.min_qual, device=args.device, batch=args.batch, command=command_line(),
+                       pon=args.pon)
     res = run_call(opts)
     log.info("call (%s): %s -> %s", res["model"], ", ".join(f"{k} {v}" for k, v in res["stats"].items()), args.out)
+    return 0
+
+
+def cmd_make_pon(args: argparse.Namespace) -> int:
+    from oncorisk.caller.pon import build_pon
+
+    res = build_pon(args.vcfs, args.ref, args.out, args.min_samples, args.include_filtered)
+    log.info("make-pon: %d normal samples in %d VCFs, %d alleles seen, %d in >= %d samples -> %s", res["normals"],
+             res["vcfs"], res["alleles_seen"], res["kept"], args.min_samples, args.out)
     return 0
 
 
@@ -503,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-name", help="VCF sample name (default: the BAM's SM tag, else its file name)")
     p.add_argument("--normal-sample-name", help="somatic: the normal's name, written as ##normal_sample")
     p.add_argument("--min-qual", type=float, default=10.0, help="calls below this QUAL are LowQual (default 10)")
+    p.add_argument("--pon", help="panel of normals (oncorisk make-pon): PASS calls of its alleles get FILTER PON")
     p.add_argument("--batch", type=int, default=1024, help="candidates scored at once")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     add_read_options(p)
@@ -539,6 +550,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normal-out", help="split the reads: plant into one half, write the other half here (pseudo-normal)")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_spike_in)
+
+    p = sub.add_parser("make-pon", help="panel of normals: alleles present in at least N normal samples' VCFs")
+    p.add_argument("--vcfs", nargs="+", required=True, help="normal samples' VCFs, from any caller")
+    p.add_argument("--ref", required=True, help="reference FASTA (alleles are split, trimmed and left-aligned)")
+    p.add_argument("--min-samples", type=int, default=2, help="normal samples that must carry an allele (default 2)")
+    p.add_argument("--include-filtered", action="store_true", help="count non-PASS records too")
+    p.add_argument("--out", required=True, help="the panel, a sites-only VCF (.vcf.gz, indexed)")
+    p.set_defaults(func=cmd_make_pon)
 
     p = sub.add_parser("gather-vcf", help="concatenate a sample's chunk VCFs (in chunk order) into one indexed VCF")
     p.add_argument("vcfs", nargs="+")

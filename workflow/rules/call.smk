@@ -6,6 +6,7 @@ rule call_chunk:
     input:
         tensors=f"{RESULTS}/tensors/{{sample}}/chunk{{chunk}}",
         ref=REFERENCE,
+        pon=pon_input(),
     output:
         vcf=temp(f"{RESULTS}/calls/chunks/{{sample}}.chunk{{chunk}}.vcf.gz"),
         tbi=temp(f"{RESULTS}/calls/chunks/{{sample}}.chunk{{chunk}}.vcf.gz.tbi"),

@@ -162,10 +162,16 @@ def caller_model():
 
 def call_options(wildcards):
     """Command-line options of `oncorisk call` for one tensors chunk."""
+    pon = f" --pon {config['call']['pon']}" if config["call"]["pon"] else ""
     return (
         f"--model {caller_model()} --min-qual {config['call']['min_qual']} "
-        f"--sample-name {wildcards.sample} --device {config['device']}"
+        f"--sample-name {wildcards.sample} --device {config['device']}{pon}"
     )
+
+
+def pon_input():
+    """The panel of normals, when configured (an input of call_chunk, so a new panel reruns the calls)."""
+    return [config["call"]["pon"]] if config["call"]["pon"] else []
 
 
 def call_truth(sample):
@@ -235,6 +241,7 @@ def run_info_inputs():
         "network": config["network"],
         "gene_sets": config["gene_sets"],
         "sample_sheet": SAMPLE_SHEET,
+        "panel_of_normals": config["call"]["pon"],
     }
     if SIMULATE:
         pairs["simulator_manifest"] = f"{SIM_DIR}/manifest.json"

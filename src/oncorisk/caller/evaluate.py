@@ -22,18 +22,9 @@ import pysam
 from oncorisk.errors import UserError
 from oncorisk.io.atomic import atomic_path
 from oncorisk.io.intervals import read_bed
-from oncorisk.tensors.labels import genotype_class, in_intervals, normalise_allele
+from oncorisk.tensors.labels import genotype_class, in_intervals, normalise_allele, open_vcf
 
 VAF_BINS = [(0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.5), (0.5, 1.01)]
-
-
-def _open(path: str) -> pysam.VariantFile:
-    if not Path(path).is_file():
-        raise UserError(f"{path}: VCF not found: give an existing VCF/BCF")
-    try:
-        return pysam.VariantFile(str(path))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: cannot read as VCF ({exc}): give a valid VCF/BCF") from None
 
 
 def _vaf(rec, col) -> float:
@@ -58,7 +49,7 @@ def _vaf(rec, col) -> float:
 def read_alleles(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only: bool, role: str,
                  somatic: bool = False) -> dict:
     """Normalised alleles -> (genotype class 1 het / 2 hom-alt, VAF) of the chosen sample column."""
-    vf = _open(path)
+    vf = open_vcf(path)
     samples = list(vf.header.samples)
     if sample is not None and sample not in samples:
         raise UserError(f"{path}: sample {sample!r} not in the VCF (samples: {', '.join(samples) or 'none'}): "

@@ -7,6 +7,7 @@ chunk size whatever the genome.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class CallOptions:
     device: str = "auto"
     batch: int = 1024
     command: str = ""
+    pon: str | None = None  # panel of normals (oncorisk make-pon): PASS calls of its alleles get FILTER PON
 
 
 def bam_sample_name(path: str) -> str:
@@ -81,8 +83,16 @@ def run_call(opts: CallOptions) -> dict:
     if somatic and (normal is None or normal == sample):
         normal = f"{sample}.normal"  # the two columns need distinct names
     samples = [normal, sample] if somatic else [sample]
-    header = vcf_header(contigs, samples, somatic, opts.ref, model_dir.name, opts.command, opts.min_qual)
-    stats = dict(candidates=0, PASS=0, LowQual=0, RefCall=0, GERMLINE=0)
+    pon = None
+    extra = []
+    if opts.pon:
+        from oncorisk.caller.pon import PON_FILTER, PON_INFO, PonFilter
+
+        pon = PonFilter(opts.pon, fasta, opts.ref)
+        extra = [PON_FILTER, PON_INFO, f"##oncorisk_pon=file://{os.path.abspath(opts.pon)}"]
+        log.info("panel of normals %s: %d alleles", opts.pon, len(pon))
+    header = vcf_header(contigs, samples, somatic, opts.ref, model_dir.name, opts.command, opts.min_qual, extra)
+    stats = dict(candidates=0, PASS=0, LowQual=0, RefCall=0, GERMLINE=0, PON=0)
 
     def lines():
         for sites, tensors in chunks:
@@ -90,6 +100,8 @@ def run_call(opts: CallOptions) -> dict:
                 continue
             probs = predict_logits(net, np.asarray(tensors), device, opts.batch)
             for line in format_records(sites, probs, somatic, opts.min_qual):
+                if pon is not None:
+                    line = pon.apply(line)
                 stats["candidates"] += 1
                 stats[line.split("\t", 7)[6]] += 1
                 yield line

@@ -37,7 +37,7 @@ def phred(p_wrong: np.ndarray) -> np.ndarray:
 
 
 def vcf_header(contigs: list[tuple[str, int]], samples: list[str], somatic: bool, reference: str, model: str,
-               command: str, min_qual: float) -> str:
+               command: str, min_qual: float, extra: list[str] | None = None) -> str:
     lines = ["##fileformat=VCFv4.2", f"##source=oncorisk-{__version__}", f"##oncoriskCommand={command}",
              f"##oncoriskModel={model}", f"##reference=file://{os.path.abspath(reference)}"]
     lines += [f"##contig=<ID={c},length={n}>" for c, n in contigs]
@@ -46,6 +46,7 @@ def vcf_header(contigs: list[tuple[str, int]], samples: list[str], somatic: bool
         f'##FILTER=<ID=LowQual,Description="Called by the model, but QUAL < {min_qual:g}">',
         '##FILTER=<ID=RefCall,Description="Candidate allele the model calls not a variant (genotype 0/0)">',
     ]
+    lines += list(extra or [])
     if somatic:
         lines += [
             '##FILTER=<ID=GERMLINE,Description="The model calls the allele germline (present in the normal)">',

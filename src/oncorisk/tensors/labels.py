@@ -18,6 +18,16 @@ from oncorisk.errors import UserError
 UNKNOWN = -1
 
 
+def open_vcf(path: str | Path, what: str = "VCF") -> pysam.VariantFile:
+    """Open a VCF/BCF, or stop with one line naming the file (``what`` says which role it plays)."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: {what} not found: give an existing VCF (.vcf, .vcf.gz or .bcf)")
+    try:
+        return pysam.VariantFile(str(path))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read the {what} ({str(exc).splitlines()[0]}): give a valid VCF") from None
+
+
 def normalise_allele(fasta: pysam.FastaFile, contig: str, pos: int, ref: str, alt: str) -> list[tuple[int, str, str]]:
     """Split and left-align one REF/ALT pair (0-based ``pos``) into (pos, ref, alt) keys."""
     ref, alt = ref.upper(), alt.upper()
