@@ -235,3 +235,14 @@ def test_impact_never_modifies_its_inputs(small_cohort, tmp_path):
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(p for p in small_cohort.rglob("*")
                                                                           if p.is_file() and "bams" not in p.parts)}
     assert before == after
+
+
+def test_asking_for_a_gpu_that_is_not_there(bam_and_ref, tmp_path):
+    """--device cuda without CUDA stops with one line instead of a torch traceback or a silent CPU fallback."""
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    bam, fa = bam_and_ref
+    out = tmp_path / "calls.vcf.gz"
+    assert_user_error(cli("call", "--bam", bam, "--ref", fa, "--model", "germline-illumina", "--device", "cuda",
+                          "--out", out), out, "--device cuda", "--device auto", "cpu")
