@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 GIAB = DATA / "giab_hg001_chr20"
 HG2 = DATA / "giab_hg002_chr20"
+STRELKA = DATA / "strelka_demo"
 
 
 def sh(cmd: str) -> float:
@@ -59,6 +60,15 @@ def row(name: str, r: dict, wall: float | None) -> str:
 
 HEAD = ("| caller | SNV P | SNV R | SNV F1 | indel P | indel R | indel F1 | SNV TP/FP/FN | indel TP/FP/FN | wall |\n"
         "|---|---|---|---|---|---|---|---|---|---|")
+
+
+def bcftools_somatic(ref, tumour, normal, prefix: Path) -> float:
+    """The classical baseline: bcftools calls in the tumour minus sites bcftools calls in the normal
+    (-> PREFIX.som.vcf.gz). Returns the wall time."""
+    t, n, som = f"{prefix}.t.vcf.gz", f"{prefix}.n.vcf.gz", f"{prefix}.som.vcf.gz"
+    return sh(f"bcftools mpileup -a AD -f {ref} {tumour} 2>/dev/null | bcftools call -mv -Oz -o {t} 2>/dev/null && "
+              f"tabix -f {t} && bcftools mpileup -f {ref} {normal} 2>/dev/null | bcftools call -mv -Oz -o {n} "
+              f"2>/dev/null && tabix -f {n} && bcftools isec -C -w1 {t} {n} -Oz -o {som} && tabix -f {som}")
 
 
 def germline(tmp: Path) -> None:
@@ -116,17 +126,14 @@ def somatic(tmp: Path, sim: Path, threads: int) -> None:
     w2 = sh(f"oncorisk -q call --bam {t} --normal-bam {n} --ref {ref} --model somatic-illumina --out {tmp}/s2.vcf.gz "
             f"--threads 2")
     # bcftools baseline: tumour calls minus sites the normal shows
-    wb = sh(f"bcftools mpileup -a AD -f {ref} {t} 2>/dev/null | bcftools call -mv -Oz -o {tmp}/bt.vcf.gz 2>/dev/null && "
-            f"tabix -f {tmp}/bt.vcf.gz && bcftools mpileup -f {ref} {n} 2>/dev/null | bcftools call -mv -Oz "
-            f"-o {tmp}/bn.vcf.gz 2>/dev/null && tabix -f {tmp}/bn.vcf.gz && bcftools isec -C -w1 {tmp}/bt.vcf.gz "
-            f"{tmp}/bn.vcf.gz -Oz -o {tmp}/bsom.vcf.gz && tabix -f {tmp}/bsom.vcf.gz")
+    wb = bcftools_somatic(ref, t, n, tmp / "b")
     print(HEAD.replace("| caller |", "| somatic, VAF >= 0.1 |"))
     ours = evaluate(truth, f"{tmp}/s.vcf.gz", ref, bed, "--somatic --min-vaf 0.1")
-    base = evaluate(truth, f"{tmp}/bsom.vcf.gz", ref, bed, "--all-records --min-vaf 0.1")
+    base = evaluate(truth, f"{tmp}/b.som.vcf.gz", ref, bed, "--all-records --min-vaf 0.1")
     print(row("oncorisk call (somatic-illumina)", ours, w))
     print(row("bcftools tumour minus normal", base, wb))
     allv = evaluate(truth, f"{tmp}/s.vcf.gz", ref, bed, "--somatic")
-    base_all = evaluate(truth, f"{tmp}/bsom.vcf.gz", ref, bed, "--all-records --somatic")
+    base_all = evaluate(truth, f"{tmp}/b.som.vcf.gz", ref, bed, "--all-records --somatic")
     print("\n| VAF bin | truth | oncorisk recall | oncorisk precision | oncorisk F1 | bcftools recall |\n|---|---|---|---|---|---|")
     for b, bb in zip(allv["by_vaf"], base_all["by_vaf"]):
         print(f"| {b['vaf']} | {b['truth']} | {b['recall']} | {b['precision']} | {b['f1']} | {bb['recall']} |")
@@ -134,22 +141,45 @@ def somatic(tmp: Path, sim: Path, threads: int) -> None:
           f"bcftools tumour + normal {wb:.1f} s; ratio (1 thread) {w / wb:.2f}")
 
 
+def strelka_demo(tmp: Path) -> None:
+    """Strelka2's own demo pair (NA12891 as tumour, NA12892 as normal, ~16x, 5 kb): concordance with the
+    calls Strelka2's repository expects (a regression reference of a peer, not truth), beside bcftools."""
+    d = STRELKA
+    ref, t, n = d / "demo20.fa", d / "NA12891_demo20.bam", d / "NA12892_demo20.bam"
+    sh(f"bcftools concat {d}/somatic.snvs.vcf.gz {d}/somatic.indels.vcf.gz | bcftools view -f PASS | "
+       f"bcftools sort -Oz -o {tmp}/strelka.vcf.gz 2>/dev/null && tabix -f {tmp}/strelka.vcf.gz")
+    w = sh(f"oncorisk -q call --bam {t} --normal-bam {n} --ref {ref} --model somatic-illumina --out {tmp}/sd.vcf.gz")
+    wb = bcftools_somatic(ref, t, n, tmp / "sd")
+    print("\n### Strelka2 demo pair (NA12891 tumour / NA12892 normal, ~16x, 5 kb): agreement with Strelka2's "
+          "expected PASS calls (a peer's output, not truth)\n")
+    print(HEAD.replace("| caller |", "| vs Strelka2 PASS |"))
+    print(row("oncorisk call (somatic-illumina)", evaluate(f"{tmp}/strelka.vcf.gz", f"{tmp}/sd.vcf.gz", ref), w))
+    print(row("bcftools tumour minus normal",
+              evaluate(f"{tmp}/strelka.vcf.gz", f"{tmp}/sd.som.vcf.gz", ref, extra="--all-records"), wb))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sim", default=None, help="simulated pair folder (made when absent)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", nargs="+", choices=["germline", "hg002", "somatic", "strelka"],
+                    help="run only these sections (default: all)")
     args = ap.parse_args()
+    want = set(args.only or ["germline", "hg002", "somatic", "strelka"])
     ver = subprocess.run(["bcftools", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     fb = subprocess.run("freebayes --version", shell=True, capture_output=True, text=True).stdout.strip()
     print(f"# oncorisk {__version__} caller benchmark, {datetime.date.today()}, {platform.machine()}, {ver}, {fb}; "
           f"CPU only (no GPU in this run)")
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        if GIAB.exists():
+        if GIAB.exists() and "germline" in want:
             germline(tmp)
-        if HG2.exists():
+        if HG2.exists() and "hg002" in want:
             hg002(tmp)
-        somatic(tmp, Path(args.sim) if args.sim else tmp / "sim", args.threads)
+        if STRELKA.exists() and "strelka" in want:
+            strelka_demo(tmp)
+        if "somatic" in want:
+            somatic(tmp, Path(args.sim) if args.sim else tmp / "sim", args.threads)
     return 0
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pysam
 import pytest
 
-from conftest import cli, needs_tool
+from conftest import SHARED_DATA, cli, needs_shared_data, needs_tool
 from oncorisk.caller.evaluate import evaluate
 from oncorisk.errors import UserError
 
@@ -265,3 +265,22 @@ def test_inputs_are_never_modified(ref, fixture_bam, tmp_path):
     assert cli("spike-in", "--bam", fixture_bam, "--ref", ref, "--regions", "ctgA", "--snvs", "2", "--indels", "0",
                "--germline", "--out", tmp_path / "s.bam", "--truth-out", tmp_path / "s.vcf.gz").returncode in (0, 2)
     assert state() == before
+
+
+@needs_shared_data("strelka_demo", "NA12891_demo20.bam")
+def test_strelka2_demo_pair_gives_strelka2s_pass_calls(tmp_path):
+    """Strelka2's demo tumour/normal pair: our PASS somatic calls are exactly Strelka2's expected PASS calls
+    (16 SNVs, 2 indels; its LowEVS site is not called). A peer's output, not truth: a regression check."""
+    d = SHARED_DATA / "strelka_demo"
+    out = tmp_path / "s.vcf.gz"
+    res = cli("call", "--bam", d / "NA12891_demo20.bam", "--normal-bam", d / "NA12892_demo20.bam",
+              "--ref", d / "demo20.fa", "--model", "somatic-illumina", "--out", out)
+    assert res.returncode == 0, res.stderr
+
+    def passed(path):  # Strelka2's files are plain gzip, not bgzip: read them as text
+        with gzip.open(path, "rt") as fh:
+            rows = [ln.split("\t") for ln in fh if not ln.startswith("#")]
+        return {(f[0], int(f[1]), f[3], f[4]) for f in rows if f[6] == "PASS"}
+
+    expected = passed(d / "somatic.snvs.vcf.gz") | passed(d / "somatic.indels.vcf.gz")
+    assert len(expected) == 18 and passed(out) == expected
