@@ -30,6 +30,7 @@ def normals(tmp_path) -> list[Path]:
     ])
     n2 = normal_vcf(tmp_path / "n2.vcf", "N2", [
         "ctgA\t151\t.\tC\tA\t50\tPASS\t.\tGT\t0/1",
+        "ctgA\t236\t.\tAA\tA\t50\tPASS\t.\tGT\t0/1",        # the next record's allele again: N2 counts once
         "ctgA\t233\t.\tCA\tC\t50\tPASS\t.\tGT\t0/1",
         "ctgA\t500\t.\tT\tC\t50\tPASS\t.\tGT\t0/1",
     ])

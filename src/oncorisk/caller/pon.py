@@ -41,12 +41,13 @@ def build_pon(vcfs: list[str], ref: str, out: str, min_samples: int = 2, include
         raise UserError(f"--out: bad value {out!r}: the panel is bgzipped and indexed: name it *.vcf.gz")
     fasta = open_reference(ref)  # one-line errors for a missing, gzipped or unindexable FASTA
     order = {c: i for i, c in enumerate(fasta.references)}
-    carriers: dict[tuple[str, int, str, str], int] = {}
+    holders: dict[tuple[str, int, str, str], set[int]] = {}  # allele -> the normal samples carrying it
     n_samples = 0
     for path in vcfs:
         vf = open_vcf(path, "normal VCF")
         _check_contigs(vf, path, fasta, ref)
         columns = list(vf.header.samples) or [None]
+        first = n_samples
         n_samples += len(columns)
         for rec in vf:
             if rec.chrom not in order:
@@ -54,13 +55,13 @@ def build_pon(vcfs: list[str], ref: str, out: str, min_samples: int = 2, include
             if not include_filtered and "PASS" not in rec.filter.keys() and len(rec.filter.keys()) > 0:
                 continue
             for k, alt in enumerate(rec.alts or (), start=1):
-                carried = sum(genotype_class(rec.samples[c].get("GT") if c is not None else None, k) > 0
-                              for c in columns)
+                carried = {first + j for j, c in enumerate(columns)
+                           if genotype_class(rec.samples[c].get("GT") if c is not None else None, k) > 0}
                 if not carried:
                     continue
                 for pos, r, a in normalise_allele(fasta, rec.chrom, rec.pos - 1, rec.ref, alt):
-                    key = (rec.chrom, pos, r, a)
-                    carriers[key] = carriers.get(key, 0) + carried
+                    holders.setdefault((rec.chrom, pos, r, a), set()).update(carried)
+    carriers = {k: len(v) for k, v in holders.items()}  # a sample listing an allele twice counts once
     kept = sorted((k for k, n in carriers.items() if n >= min_samples), key=lambda k: (order[k[0]], k[1], k[2], k[3]))
     header = "\n".join([
         "##fileformat=VCFv4.2", f"##source=oncorisk-make-pon-{__version__}",
