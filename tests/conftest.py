@@ -43,6 +43,21 @@ def assert_user_error(res: subprocess.CompletedProcess, out: Path | None, *words
     return lines[0]
 
 
+def mini_demo(folder: Path, cohort: str, patients: int, seed: int = 3, permutations: int = 200,
+              bootstrap: int = 50, shap_samples: int = 10) -> list[str]:
+    """Write ``folder/config.yaml`` for a small simulated cohort (one tumour/normal BAM pair at 10x/5x, 3 folds)
+    and return the snakemake command that runs it, to be completed with --cores or an executor."""
+    import yaml
+
+    cfg = folder / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"cohort": cohort, "seed": seed,
+                                   "simulate": {"patients": patients, "bam_patients": 1, "tumor_coverage": 10,
+                                                "normal_coverage": 5},
+                                   "pathways": {"permutations": permutations, "folds": 3},
+                                   "fusion": {"folds": 3, "bootstrap": bootstrap, "shap_samples": shap_samples}}))
+    return ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(cfg)]
+
+
 def needs_tool(name: str):
     return pytest.mark.skipif(shutil.which(name) is None, reason=f"{name} not installed (.ci/run installs it)")
 

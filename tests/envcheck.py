@@ -73,3 +73,10 @@ def third_party_imports(module: str) -> frozenset[str]:
             names.add(node.module.split(".")[0])
     names -= set(sys.stdlib_module_names) | {"oncorisk", "__future__"}
     return frozenset(norm(d) for n in names for d in _distributions().get(n, [n]))
+
+
+def unpinned(modules, env: str) -> set[str]:
+    """Third-party packages that the given oncorisk modules import but the env file (relative to the repo)
+    does not pin."""
+    needed = set().union(*(third_party_imports(m) for m in modules))
+    return needed - set(load_env(REPO / env)["pip"])

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
-import yaml
 
-from conftest import FIXTURES, REPO, assert_user_error, cli
+from conftest import FIXTURES, REPO, assert_user_error, cli, mini_demo
 
 
 @pytest.fixture(scope="module")
@@ -182,12 +181,7 @@ def test_full_disk_stops_with_one_line_and_keeps_no_partial_output(tmp_path):
 def test_two_runs_writing_one_cohort_at_once(tmp_path):
     """The second snakemake run in the same folder is refused while the first holds the lock; the first
     completes untouched."""
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"cohort": "twice", "seed": 5,
-                                   "simulate": {"patients": 30, "bam_patients": 1, "tumor_coverage": 10,
-                                                "normal_coverage": 5}}))
-    cmd = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(cfg), "--cores", "1",
-           "results/twice/samples.validated.tsv"]
+    cmd = [*mini_demo(tmp_path, "twice", patients=30, seed=5), "--cores", "1", "results/twice/samples.validated.tsv"]
     first = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     locks = tmp_path / ".snakemake" / "locks"
     deadline = time.time() + 120

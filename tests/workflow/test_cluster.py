@@ -6,24 +6,17 @@ import os
 import subprocess
 
 import pytest
-import yaml
 
-from conftest import REPO
+from conftest import REPO, mini_demo
 
 
 @pytest.mark.slow
 def test_demo_runs_through_cluster_generic(tmp_path):
     pytest.importorskip("snakemake_executor_plugin_cluster_generic")
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"cohort": "cg", "seed": 3,
-                                   "simulate": {"patients": 30, "bam_patients": 1, "tumor_coverage": 10,
-                                                "normal_coverage": 5},
-                                   "pathways": {"permutations": 100, "folds": 3},
-                                   "fusion": {"folds": 3, "bootstrap": 20, "shap_samples": 5}}))
+    base = mini_demo(tmp_path, "cg", patients=30, permutations=100, bootstrap=20, shap_samples=5)
     submitted = tmp_path / "submitted.txt"
     submit = REPO / "workflow" / "profiles" / "local-cluster" / "submit.sh"
-    cmd = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(cfg),
-           "--executor", "cluster-generic", "--cluster-generic-submit-cmd", str(submit), "--jobs", "2",
+    cmd = [*base, "--executor", "cluster-generic", "--cluster-generic-submit-cmd", str(submit), "--jobs", "2",
            "--latency-wait", "10"]
     res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True,
                          env={**os.environ, "ONCORISK_SUBMIT_LOG": str(submitted)})

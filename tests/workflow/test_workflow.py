@@ -10,15 +10,14 @@ import subprocess
 import time
 
 import pytest
-import yaml
 
-from conftest import REPO
+from conftest import REPO, mini_demo
 
 
 def check_rule_envs_pin_what_commands_import(audit) -> None:
     """Every rule's conda env (envs/*.yaml) pins each third-party package that the oncorisk modules its command
     loaded import (recorded by tests/workflow/import_audit/sitecustomize.py)."""
-    from envcheck import load_env, rule_envs, third_party_imports
+    from envcheck import rule_envs, unpinned
 
     envs_of = {}
     for env, command in rule_envs().values():
@@ -28,22 +27,15 @@ def check_rule_envs_pin_what_commands_import(audit) -> None:
     for rec in records:
         command = next(a for a in rec["argv"] if not a.startswith("-"))
         commands.add(command)
-        needed = set().union(*(third_party_imports(m) for m in rec["oncorisk_modules"]))
         for env in envs_of[command]:
-            missing = needed - set(load_env(REPO / env)["pip"])
+            missing = unpinned(rec["oncorisk_modules"], env)
             assert not missing, f"{env} lacks {sorted(missing)}, imported by `oncorisk {command}`"
     assert {"simulate", "tensors", "call", "impact", "pathways", "fusion", "run-info"} <= commands, commands
 
 
 @pytest.mark.slow
 def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"cohort": "mini", "seed": 3,
-                                   "simulate": {"patients": 40, "bam_patients": 1, "tumor_coverage": 10,
-                                                "normal_coverage": 5},
-                                   "pathways": {"permutations": 200, "folds": 3},
-                                   "fusion": {"folds": 3, "bootstrap": 50, "shap_samples": 10}}))
-    cmd = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(cfg), "--cores", "2"]
+    cmd = [*mini_demo(tmp_path, "mini", patients=40), "--cores", "2"]
     audit = tmp_path / "import_audit"
     audit.mkdir()
     audited = dict(os.environ, ONCORISK_IMPORT_AUDIT=str(audit),
