@@ -55,7 +55,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     resolved = validate_config({"seed": 1 if seed is None else seed, "simulate": sim}, args.config or "command line")
     cfg = SimulationConfig.from_config(resolved["simulate"], resolved["seed"])
     log.info("simulating %d patients (%d with BAMs) into %s", cfg.patients, cfg.bam_patients, args.out)
-    manifest = run_simulation(cfg, args.out, threads=args.threads)
+    manifest = run_simulation(cfg, args.out, threads=args.threads, force=args.force)
     log.info("wrote %d files to %s", len(manifest["files"]), args.out)
     return 0
 
@@ -134,7 +134,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
                          transcript_choice=args.transcript_choice, use_existing=args.use_existing_annotation,
                          chrom_alias=args.chrom_alias, ref_mismatch=args.ref_mismatch,
                          include_filtered=args.include_filtered, callable_bed=args.callable,
-                         callable_mb=args.callable_mb, weights=weights)
+                         callable_mb=args.callable_mb, weights=weights, force=args.force)
     info = run_impact(opts)
     log.info("impact: %d samples, %d genes, %d variant rows (%d skipped) -> %s", info["samples"], info["genes"],
              info["variant_rows"], info["skipped"], args.out)
@@ -153,7 +153,7 @@ def cmd_pathways(args: argparse.Namespace) -> int:
                           min_size=args.min_size, evidence_cap=args.evidence_cap, seed=args.seed,
                           gnn=GnnConfig(model=args.model, layers=args.layers, hidden=args.hidden, dropout=args.dropout,
                                         folds=args.folds, bagging=args.bagging, seed=args.seed,
-                                        device=args.device))
+                                        device=args.device), force=args.force)
     info = run_pathways(opts)
     ranking = info["ranking"]
     log.info("pathways: %d sets tested; top: %s", info["tested"], ", ".join(
@@ -171,7 +171,7 @@ def cmd_fusion(args: argparse.Namespace) -> int:
                          threshold=args.threshold, bootstrap_rounds=args.bootstrap, shap_samples=args.shap_samples,
                          outcome=args.outcome,
                          train=TrainConfig(strategy=args.strategy, hidden=args.hidden, folds=args.folds,
-                                           seed=args.seed, device=args.device))
+                                           seed=args.seed, device=args.device), force=args.force)
     m = run_fusion(opts)
     key = "roc_auc" if m["mode"] == "binary" else "c_index"
     log.info("fusion (%s): %s", key, ", ".join(f"{k} {m[k][key]['value']:.3f} [{m[k][key]['ci'][0]:.3f}, "
@@ -242,7 +242,7 @@ def cmd_tensors(args: argparse.Namespace) -> int:
                          chunk_size=args.chunk_size, chunk_index=args.chunk_index, chunk_count=args.chunk_count,
                          filt=filt, thresholds=th, truth_vcf=args.truth_vcf, germline_truth_vcf=args.germline_truth_vcf,
                          confident_bed=args.confident_bed, truth_sample=args.truth_sample, threads=args.threads,
-                         unknown_af_above=args.unknown_af_above)
+                         unknown_af_above=args.unknown_af_above, force=args.force)
     info = run_tensors(opts)
     log.info("tensors (%s): %d candidate alleles, tensor %s, %d reads -> %s", info["mode"], info["n_sites"],
              "x".join(map(str, info["shape"])), info["counts"]["reads"], args.out)
@@ -290,7 +290,7 @@ def cmd_train_caller(args: argparse.Namespace) -> int:
     info = train_caller(TrainOptions(data=args.tensors, out=args.out, name=args.name, version=args.version,
                                      epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
                                      loss=args.loss, seed=args.seed, device=args.device, recipe=command_line(),
-                                     members=args.members))
+                                     members=args.members, force=args.force))
     v = info["validation"]
     log.info("train-caller: %s, %d member(s), validation F1 %.4f -> %s", info["name"], args.members, v["f1"],
              info["folder"])
@@ -359,6 +359,64 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}: see '{self.prog} --help'\n")
 
 
+# subcommands that write an output folder (the output rule of io.atomic), and the folder each writes
+FOLDER_OUTPUTS = {"simulate", "impact", "pathways", "fusion", "tensors", "train-caller"}
+OUTPUT_ARGS = ("out", "truth_out", "normal_out")  # every option naming something we write
+
+
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty --out folder that is not a previous output of this command: our "
+                        "files are replaced one by one, files oncorisk did not write are kept")
+
+
+def output_folder(args: argparse.Namespace) -> str:
+    if args.command == "train-caller":
+        return os.path.join(args.out, f"{args.name}-v{args.version}")
+    return args.out
+
+
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """Every path-like value the user gave (``SAMPLE=PATH`` items included) and the files a --samples sheet names."""
+    out: list[str] = []
+    for key, value in vars(args).items():
+        if key in OUTPUT_ARGS or key in ("func", "command"):
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and v:
+                out.append(v.split("=", 1)[1] if "=" in v and not os.path.exists(v) else v)
+    sheet = getattr(args, "samples", None)
+    if isinstance(sheet, str) and os.path.isfile(sheet):
+        from oncorisk.config import PATH_COLUMNS, load_samples
+
+        try:
+            for s in load_samples(sheet, mode="germline", check_files=False):
+                out += [getattr(s, c) for c in PATH_COLUMNS if getattr(s, c)]
+        except UserError:
+            pass  # the stage reports the sheet's own error
+    return out
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """The output rule, before any work: no output is an input or holds one; a folder output is new, empty, a
+    previous output of the same command, or --force was given."""
+    from oncorisk.io.atomic import check_inputs_outside, check_output_folder
+
+    inputs = input_paths(args)
+    for key in OUTPUT_ARGS:
+        out = getattr(args, key, None)
+        if not isinstance(out, str) or not out:
+            continue
+        folder = key == "out" and args.command in FOLDER_OUTPUTS
+        target = output_folder(args) if folder else out
+        check_inputs_outside(target, inputs, is_folder=folder)
+        if folder:
+            check_output_folder(target, args.command, getattr(args, "force", False))
+        elif os.path.isdir(out):
+            raise UserError(f"--{key.replace('_', '-')}: {out}: is a folder, where a file is written: give a file "
+                            f"path (the folder is left as it is)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="oncorisk",
@@ -381,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other simulate.* key of config.yaml")
     p.add_argument("--config", help="take simulate.* and seed from this config file first")
     p.add_argument("--threads", type=int, default=1, help="patients simulated in parallel")
+    add_force_option(p)
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("validate", help="check a config file and/or a sample sheet")
@@ -428,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     wgt.add_argument("--hotspot-weight", type=float, default=3.0, help="w of a hotspot hit (default 3)")
     wgt.add_argument("--regions", help="weighted regions: BED chrom,start,end,weight or TSV gene,start_aa,end_aa,weight")
     wgt.add_argument("--gene-weights", help="TSV gene<TAB>weight")
+    add_force_option(p)
     p.set_defaults(func=cmd_impact)
 
     p = sub.add_parser("pathways", help="gene scores over a gene network and ranked pathways with significance",
@@ -459,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a gene's evidence z counts at most this much in its pathways' statistic (default 4)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", required=True, help="output folder")
+    add_force_option(p)
     p.set_defaults(func=cmd_pathways)
 
     p = sub.add_parser("fusion", help="risk from genomic features + imaging embeddings, CV metrics with CIs, SHAP",
@@ -483,6 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--out", required=True)
+    add_force_option(p)
     p.set_defaults(func=cmd_fusion)
 
     p = sub.add_parser("tensors", help="BAM/CRAM pileups around candidate variants to tensors (+ labels from a truth VCF)",
@@ -500,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--truth-sample", help="sample column of the truth VCF (default: the last)")
     g.add_argument("--unknown-af-above", type=float, help="candidates not in the truth with AF >= this get label -1 "
                    "(spike-in data, whose own variants are not known)")
+    add_force_option(p)
     p.set_defaults(func=cmd_tensors)
 
     p = sub.add_parser("call", help="call SNVs/indels (germline, or tumour/normal somatic) with the CNN + BiLSTM",
@@ -533,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--members", type=int, default=1, help="networks trained from consecutive seeds, averaged (default 1)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_force_option(p)
     p.set_defaults(func=cmd_train_caller)
 
     p = sub.add_parser("spike-in", help="plant SNVs and indels into real reads (training data with real error profiles)",
@@ -588,6 +652,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+# operating-system errors that name a user's path: one line with the fix, exit 2 (the error catalogue's rule)
+_USER_OS_ERRORS = {
+    errno.ENOENT: "check the path (relative paths are read from the current folder, or the sheet's folder)",
+    errno.EACCES: "check the permissions, or choose a location you can read and write",
+    errno.EPERM: "check the permissions, or choose a location you can read and write",
+    errno.EROFS: "the location is read-only: choose a writable one",
+    errno.EISDIR: "a folder was given where a file is needed: give the file",
+    errno.ENOTDIR: "a file was given where a folder is needed: give the folder",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -604,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a scheduler or snakemake stopping the job) unwinds like Ctrl-C, so temporary outputs are removed
     signal.signal(signal.SIGTERM, _terminate)
     try:
+        check_outputs(args)
         return args.func(args)
     except UserError as exc:
         print(f"oncorisk: error: {exc}", file=sys.stderr)
@@ -612,6 +686,9 @@ def main(argv: list[str] | None = None) -> int:
         print("oncorisk: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
+        if exc.errno in _USER_OS_ERRORS and exc.filename:
+            print(f"oncorisk: error: {exc.filename}: {exc.strerror}: {_USER_OS_ERRORS[exc.errno]}", file=sys.stderr)
+            return 2
         if exc.errno not in _DISK_FULL:
             raise
         where = exc.filename or getattr(args, "out", None) or "an output file"

@@ -18,7 +18,7 @@ import pysam
 
 from oncorisk.caller.checkpoint import check_layout, load_checkpoint, resolve_model
 from oncorisk.caller.train import predict_logits
-from oncorisk.caller.vcf import format_records, vcf_header, write_vcf
+from oncorisk.caller.vcf import check_vcf_names, format_records, vcf_header, write_vcf
 from oncorisk.errors import UserError
 from oncorisk.repro import pick_device
 from oncorisk.tensors.layout import layout_info
@@ -83,6 +83,10 @@ def run_call(opts: CallOptions) -> dict:
     if somatic and (normal is None or normal == sample):
         normal = f"{sample}.normal"  # the two columns need distinct names
     samples = [normal, sample] if somatic else [sample]
+    check_vcf_names([(sample, "--sample-name" if opts.sample else "the BAM's SM tag (or file name)"),
+                     (normal, "--normal-sample-name" if opts.normal_sample else "the normal BAM's SM tag (or file name)")]
+                    if somatic else [(sample, "--sample-name" if opts.sample else "the BAM's SM tag (or file name)")],
+                    fasta.references, opts.ref)
     pon = None
     extra = []
     if opts.pon:

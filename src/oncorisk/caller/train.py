@@ -46,6 +46,7 @@ class TrainOptions:
     recipe: str = ""
     members: int = 1  # networks trained from seeds seed, seed+1, ...; probabilities averaged
     extra_info: dict = field(default_factory=dict)
+    force: bool = False  # write into a non-empty model folder (io.atomic's output rule)
 
 
 def load_training_data(folders: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, dict, list]:
@@ -166,7 +167,7 @@ def train_caller(opts: TrainOptions) -> dict:
                               **opts.extra_info),
                 validation=best_metrics, history=history)
     folder = Path(opts.out) / f"{opts.name}-v{opts.version}"
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, "train-caller", opts.force) as tmp:
         torch.save(states, tmp / "model.pt")
         (tmp / "model_info.json").write_text(json.dumps(info, indent=2) + "\n")
     info["folder"] = str(folder)

@@ -21,14 +21,41 @@ to its tensor row. Candidates at one position with several alleles are written o
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pandas as pd
 
 from oncorisk import __version__
+from oncorisk.errors import UserError
 from oncorisk.io.atomic import write_bgzip_vcf as write_vcf
 
 MAX_PHRED = 99.0
+# VCF 4.3 section 1.4.7: contig names; sample names may hold no whitespace (the columns are tab-separated)
+CONTIG_NAME = re.compile(r"[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|~-]*")
+SAMPLE_NAME = re.compile(r"\S+")
+
+
+def check_vcf_names(samples: list[tuple[str, str]], contigs: list[str], reference: str) -> None:
+    """Refuse names that would make the VCF unreadable, before anything is written.
+
+    Args:
+        samples: (name, where it came from) pairs, e.g. ("A B", "--sample-name").
+        contigs: the reference's contig names.
+        reference: the reference FASTA, named in the error.
+
+    Raises:
+        UserError: naming the value, where it came from and the fix.
+    """
+    for name, source in samples:
+        if not SAMPLE_NAME.fullmatch(name or ""):
+            raise UserError(f"{source}: bad value {name!r}: a VCF sample name may not be empty or hold spaces, tabs "
+                            f"or newlines: give another name with --sample-name / --normal-sample-name")
+    for c in contigs:
+        if not CONTIG_NAME.fullmatch(c):
+            raise UserError(f"{reference}: contig name {c!r} is not allowed in a VCF (VCF 4.3, 1.4.7: no spaces, "
+                            f"commas, quotes, brackets; not starting with '*' or '='): rename it in the FASTA and "
+                            f"its index")
 
 
 def phred(p_wrong: np.ndarray) -> np.ndarray:
@@ -38,6 +65,7 @@ def phred(p_wrong: np.ndarray) -> np.ndarray:
 
 def vcf_header(contigs: list[tuple[str, int]], samples: list[str], somatic: bool, reference: str, model: str,
                command: str, min_qual: float, extra: list[str] | None = None) -> str:
+    command = command.encode("unicode_escape").decode("ascii")  # one header line, whatever the arguments hold
     lines = ["##fileformat=VCFv4.2", f"##source=oncorisk-{__version__}", f"##oncoriskCommand={command}",
              f"##oncoriskModel={model}", f"##reference=file://{os.path.abspath(reference)}"]
     lines += [f"##contig=<ID={c},length={n}>" for c, n in contigs]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from oncorisk.errors import UserError
+from oncorisk.io.tables import read_table
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,35 @@ def load_embedding(path: str | Path) -> np.ndarray:
             import h5py
 
             with h5py.File(path, "r") as fh:
-                v = fh[list(fh.keys())[0]][()]
+                v = _h5_vector(path, fh)
         else:
             raise UserError(f"{path}: embedding format {suffix!r} not supported: use .npy, .pt, .csv, .parquet or .h5")
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader error becomes one line
         raise UserError(f"{path}: cannot read the embedding ({type(exc).__name__}: {exc}): check the file") from None
-    return np.asarray(v, dtype=np.float64).ravel()
+    v = np.asarray(v)
+    if v.dtype.kind not in "fiub":
+        raise UserError(f"{path}: embedding of type {v.dtype}: not numeric: give a numeric vector")
+    if sum(n > 1 for n in v.shape) > 1:
+        raise UserError(f"{path}: embedding of shape {tuple(v.shape)}: one vector per sample is expected (a row "
+                        f"per patch is a patch-feature bag): give the slide-level vector, e.g. the mean of the "
+                        f"patches, as a (D,) or (1, D) array")
+    return v.astype(np.float64).ravel()
+
+
+def _h5_vector(path: Path, fh) -> np.ndarray:
+    """The embedding dataset of an HDF5 file: ``features`` (CLAM/TRIDENT's name), else its only dataset."""
+    import h5py
+
+    names: list[str] = []
+    fh.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    if "features" in names:
+        return fh["features"][()]
+    if len(names) == 1:
+        return fh[names[0]][()]
+    raise UserError(f"{path}: {len(names)} datasets ({', '.join(names[:5]) or 'none'}): cannot tell which is the "
+                    f"embedding: name it 'features', or keep one dataset in the file")
 
 
 def load_embedding_table(path: str | Path) -> pd.DataFrame:
@@ -81,26 +103,47 @@ def load_embedding_table(path: str | Path) -> pd.DataFrame:
         raise UserError(f"{path}: column {bad!r}: bad value {value!r}: every dimension must be a number") from None
 
 
+def _indexed(df: pd.DataFrame, column: str, path, what: str) -> pd.DataFrame:
+    if column not in df.columns:
+        raise UserError(f"{path}: header: no {column!r} column: give {what}")
+    df = df.copy()
+    df[column] = df[column].astype(str)
+    return df.set_index(column)
+
+
 def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | None, embeddings: str | None,
              max_genes: int = 10, gene_scores: str | None = None) -> FusionData:
     """Join the sample sheet, the genomic features and the embeddings; report and reject inconsistencies."""
     samples = [s.sample for s in sheet]
-    ps = pd.read_parquet(pathway_scores).set_index("sample")
+    ps = _indexed(read_table(pathway_scores, "--pathway-scores"), "sample", pathway_scores,
+                  "the pathways stage's pathway_scores.parquet")
     parts = [ps.add_prefix("pathway:")]
     if impact_matrix:
-        m = pd.read_parquet(impact_matrix).set_index("gene")
+        m = _indexed(read_table(impact_matrix, "--impact"), "gene", impact_matrix,
+                     "the impact stage's impact_matrix.parquet")
         if gene_scores:  # the genes with the most cohort evidence (pathways stage), no outcome used
-            rank = pd.read_csv(gene_scores, sep="\t", keep_default_na=False).set_index("gene")["evidence_z"]
+            gs = read_table(gene_scores, "--gene-scores", keep_default_na=False)
+            rank = _indexed(gs, "gene", gene_scores, "the pathways stage's gene_scores.tsv")
+            if "evidence_z" not in rank.columns:
+                raise UserError(f"--gene-scores {gene_scores}: header: no column evidence_z: give the pathways "
+                                f"stage's gene_scores.tsv")
+            rank = pd.to_numeric(rank["evidence_z"], errors="coerce").fillna(0.0)
         else:  # else the most often hit
             rank = (m > 0).mean(axis=1)
         rank = rank[rank.index.isin(m.index) & (rank > 0)]
         keep = rank.sort_values(ascending=False, kind="stable").index[:max_genes]
         parts.append(m.loc[sorted(keep)].T.add_prefix("gene:"))
     if tmb:
-        t = pd.read_csv(tmb, sep="\t").set_index("sample")
+        t = _indexed(read_table(tmb, "--tmb"), "sample", tmb, "the impact stage's tmb.tsv")
+        if "nonsynonymous" not in t.columns:
+            raise UserError(f"--tmb {tmb}: header: no column nonsynonymous: give the impact stage's tmb.tsv")
         parts.append(t[["nonsynonymous"]].rename(columns={"nonsynonymous": "TMB"}))
     gen = pd.concat(parts, axis=1)
     missing = [s for s in samples if s not in gen.index]
+    if samples and len(missing) == len(samples):
+        raise UserError(f"--pathway-scores {pathway_scores}: no sample of the sample sheet is in it (sheet: "
+                        f"{', '.join(samples[:3])}...; table: {', '.join(map(str, gen.index[:3]))}...): give the "
+                        f"genomic features of this cohort (same sample ids)")
     if missing:
         log.warning("%d samples have no genomic features and get zeros (e.g. %s)", len(missing), ", ".join(missing[:3]))
     gen = gen.reindex(samples).fillna(0.0)

@@ -39,6 +39,7 @@ class FusionOptions:
     explain_top: int = 5
     outcome: str = "auto"  # auto (label when given, else survival) | label | survival
     train: TrainConfig = field(default_factory=TrainConfig)
+    force: bool = False  # write into a non-empty --out (io.atomic's output rule)
 
 
 def _check(data: FusionData, folds: int, outcome: str = "auto") -> str:
@@ -214,7 +215,14 @@ def run_fusion(opts: FusionOptions) -> dict:
     mode = _check(data, cfg.folds, opts.outcome)
     xi = np.nan_to_num(data.imaging)
     mask = data.has_imaging.astype(float)
-    cv = cross_validate(cfg, data.genomic, xi, mask, data.label if mode == "binary" else None, data.time, data.event)
+    try:
+        cv = cross_validate(cfg, data.genomic, xi, mask, data.label if mode == "binary" else None, data.time,
+                            data.event)
+    except ValueError as exc:  # scikit-learn's stratified splits: a class too small for folds + inner validation
+        column = "label" if mode == "binary" else "event"
+        raise UserError(f"{opts.samples}: column {column}: {len(data.samples)} samples are too few for {cfg.folds} "
+                        f"folds, each with a stratified inner validation split ({str(exc).splitlines()[0]}): lower "
+                        f"fusion folds or add samples") from None
     oof = {m: v for m, v in cv["oof"].items() if m == "genomic" or xi.shape[1]}
     rng = np.random.default_rng(cfg.seed)
     metrics: dict = {"mode": mode, "n_samples": len(data.samples), "n_with_imaging": int(data.has_imaging.sum())}
@@ -236,7 +244,7 @@ def run_fusion(opts: FusionOptions) -> dict:
                            opts.bootstrap_rounds)
             metrics[m] = {"c_index": dict(value=c_index(data.time, data.event, score), ci=list(ci))}
     risk = pd.Series(oof.get("fused", oof["genomic"]), index=data.samples)
-    with atomic_dir(opts.out) as tmp:
+    with atomic_dir(opts.out, "fusion", opts.force) as tmp:
         table = pd.DataFrame({"sample": data.samples, "risk": risk.to_numpy(), "fold": cv["fold"]})
         if mode == "binary":
             table["predicted_class"] = (table["risk"] >= metrics["threshold"]).astype(int)

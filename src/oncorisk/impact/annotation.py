@@ -6,7 +6,7 @@ merged into the CDS (Ensembl and GENCODE GTFs keep them apart); GFF3 CDS feature
 
 from __future__ import annotations
 
-import gzip
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +15,15 @@ import numpy as np
 
 from oncorisk.errors import UserError
 from oncorisk.io.intervals import merge_intervals
+from oncorisk.io.text import open_text
+
+log = logging.getLogger(__name__)
 
 _ATTR_GTF = re.compile(r'(\S+) "([^"]*)"')
 _PARENT = re.compile(r"Parent=([^;]+)")
+_PARTS = ("exon", "CDS", "stop_codon", "five_prime_utr", "three_prime_utr", "five_prime_UTR", "three_prime_UTR",
+          "UTR")  # transcript parts read from a GTF/GFF3
 CANONICAL_TAGS = ("Ensembl_canonical", "MANE_Select", "canonical", "appris_principal_1")
-
-
-def _open(path: Path):
-    return gzip.open(path, "rt") if str(path).endswith(".gz") else open(path)
 
 
 @dataclass
@@ -91,16 +92,15 @@ def load_annotation(path: str | Path) -> Annotation:
         UserError: unreadable file, no transcripts (exons with transcript ids), or no CDS features.
     """
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: gene annotation not found: give a GTF or GFF3 (Ensembl/GENCODE style)")
     is_gff = ".gff" in path.name.lower()
     tx: dict[str, dict] = {}
     genes: dict[str, dict] = {}  # GFF3 gene records by ID
     exons: dict[str, list] = {}
     cds: dict[str, list] = {}
     stops: dict[str, list] = {}
+    utrs: dict[str, list] = {}  # UTR features: with CDS and stop codons, the exons of a transcript that lists none
     n_lines = 0
-    with _open(path) as fh:
+    with open_text(path, "a GTF or GFF3 gene annotation (Ensembl/GENCODE style)") as fh:
         for line_no, line in enumerate(fh, start=1):
             if line.startswith("#") or not line.strip():
                 continue
@@ -115,10 +115,10 @@ def load_annotation(path: str | Path) -> Annotation:
             except ValueError:
                 raise UserError(f"{path}: line {line_no}: start/end {a!r}/{b!r} are not integers") from None
             if is_gff:
-                if feature in ("exon", "CDS", "stop_codon"):  # hot path: only the parent matters
+                if feature in _PARTS:  # hot path: only the parent matters
                     m = _PARENT.search(attrs)
                     if m:
-                        target = {"exon": exons, "CDS": cds, "stop_codon": stops}[feature]
+                        target = {"exon": exons, "CDS": cds, "stop_codon": stops}.get(feature, utrs)
                         item = (contig, strand, a0, b0)
                         for p in m.group(1).split(","):
                             target.setdefault(p.removeprefix("transcript:"), []).append(item)
@@ -144,7 +144,7 @@ def load_annotation(path: str | Path) -> Annotation:
                     for p in parents:
                         target.setdefault(p.removeprefix("transcript:"), []).append((contig, strand, a0, b0))
             else:
-                if feature not in ("transcript", "exon", "CDS", "stop_codon"):
+                if feature != "transcript" and feature not in _PARTS:
                     continue
                 at = _parse_gtf_attrs(attrs)
                 tid = at.get("transcript_id")
@@ -161,10 +161,11 @@ def load_annotation(path: str | Path) -> Annotation:
                     if at.get("tag"):
                         t["tag"] = at["tag"]
                 else:
-                    {"exon": exons, "CDS": cds, "stop_codon": stops}[feature].setdefault(tid, []).append(
+                    {"exon": exons, "CDS": cds, "stop_codon": stops}.get(feature, utrs).setdefault(tid, []).append(
                         (contig, strand, a0, b0))
     if n_lines == 0:
         raise UserError(f"{path}: no features: give a GTF or GFF3 with transcript, exon and CDS lines")
+    _derive_exons(path, tx, exons, cds, stops, utrs)
     ids = [t for t in tx if t in exons]
     if not ids:
         raise UserError(f"{path}: no transcripts with exons (transcript_id attributes / transcript features): "
@@ -173,6 +174,23 @@ def load_annotation(path: str | Path) -> Annotation:
         raise UserError(f"{path}: no CDS features: coding consequences need them; give an annotation with CDS "
                         f"lines (e.g. Ensembl or GENCODE GTF)")
     return _to_arrays(str(path), ids, tx, exons, cds, stops)
+
+
+def _derive_exons(path: Path, tx: dict, exons: dict, cds: dict, stops: dict, utrs: dict) -> None:
+    """Transcripts with CDS (or UTR) lines but no exon lines get exons from CDS + stop codon + UTRs, as GFF
+    tools (gffread, AGAT) do; said in the log with the genes named, so no coding gene leaves silently."""
+    derived = []
+    for tid in tx:
+        if tid not in exons and (tid in cds or tid in utrs):
+            parts = cds.get(tid, []) + stops.get(tid, []) + utrs.get(tid, [])
+            contig, strand = parts[0][:2]
+            exons[tid] = [(contig, strand, a, b) for a, b in merge_intervals([(p[2], p[3]) for p in parts])]
+            derived.append(tx[tid]["gene_name"])
+    if derived:
+        genes = sorted(set(derived))
+        log.warning("%s: %d transcript(s) of %d gene(s) have CDS/UTR lines but no exon lines: exons derived from "
+                    "CDS, stop codon and UTRs (%s%s)", path, len(derived), len(genes), ", ".join(genes[:10]),
+                    ", ..." if len(genes) > 10 else "")
 
 
 def _to_arrays(path, ids, tx, exons, cds, stops) -> Annotation:

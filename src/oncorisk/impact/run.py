@@ -47,6 +47,7 @@ class ImpactOptions:
     callable_bed: str | None = None
     callable_mb: float | None = None
     weights: Weights = field(default_factory=Weights)
+    force: bool = False  # write into a non-empty --out (io.atomic's output rule)
 
 
 def _alias_map(names: set[str], targets: set[str], mode: str, what: str, target_file: str) -> dict[str, str]:
@@ -289,19 +290,21 @@ def impact_matrix(cols: dict[str, np.ndarray], genes: list[str], samples: list[s
 
 
 def tumour_mutational_burden(cols: dict[str, np.ndarray], samples: list[str], callable_mb: float | None,
-                             source: str) -> pd.DataFrame:
-    """Nonsynonymous mutations per callable megabase, per sample (NA below MIN_CALLABLE_MB)."""
+                             source: str, unmeasured: set[str] = frozenset()) -> pd.DataFrame:
+    """Nonsynonymous mutations per callable megabase, per sample (NA below MIN_CALLABLE_MB, and NA for the
+    ``unmeasured`` samples, which came without any calls: not measured is not zero)."""
     ns = np.isin(cols["consequence"], list(NONSYNONYMOUS))
     seen = set(zip(cols["sample"][ns].tolist(), cols["contig"][ns].tolist(), cols["pos"][ns].tolist(),
                    cols["ref"][ns].tolist(), cols["alt"][ns].tolist()))
     counts = pd.Series([s for s, *_ in seen], dtype=object).value_counts().reindex(samples, fill_value=0)
     ok = callable_mb is not None and callable_mb >= MIN_CALLABLE_MB
+    measured = np.array([s not in unmeasured for s in samples], dtype=bool)
     return pd.DataFrame({
         "sample": samples,
-        "nonsynonymous": counts.to_numpy(dtype=np.int64),
+        "nonsynonymous": pd.Series(counts.to_numpy(dtype=np.int64), dtype="Int64").mask(~measured).to_numpy(),
         "callable_mb": [round(callable_mb, 6) if callable_mb is not None else math.nan] * len(samples),
-        "tmb": counts.to_numpy() / callable_mb if ok else [math.nan] * len(samples),
-        "callable_source": [source] * len(samples),
+        "tmb": np.where(measured, counts.to_numpy() / callable_mb, math.nan) if ok else [math.nan] * len(samples),
+        "callable_source": [source if m else "not measured: no calls (VCF) for this sample" for m in measured],
     })
 
 
@@ -381,11 +384,15 @@ def run_impact(opts: ImpactOptions) -> dict:
         callable_mb, source = ann.cds_length() / 1e6, f"coding length of {opts.gtf}"
     else:
         callable_mb, source = None, "unknown: give --callable BED or --callable-mb"
-    tmb = tumour_mutational_burden(variants, samples, callable_mb, source)
+    unmeasured = set() if opts.maf else set(samples) - set(seen_samples)  # a MAF lists mutated samples only
+    if unmeasured:
+        log.warning("%d samples come without calls (no VCF): their TMB is NA, not 0 (e.g. %s)", len(unmeasured),
+                    ", ".join(sorted(unmeasured)[:3]))
+    tmb = tumour_mutational_burden(variants, samples, callable_mb, source, unmeasured)
     n_skipped = len(skipped)
     if n_skipped:
         log.warning("%d variants skipped: REF differs from the FASTA (listed in skipped.tsv)", n_skipped)
-    with atomic_dir(opts.out) as tmp:
+    with atomic_dir(opts.out, "impact", opts.force) as tmp:
         write_tsv(variants, VARIANT_COLUMNS, tmp / "variants.tsv")
         matrix.to_csv(tmp / "impact_matrix.tsv", sep="\t", float_format="%.6g")
         matrix.reset_index().to_parquet(tmp / "impact_matrix.parquet", index=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from oncorisk.errors import UserError, input_error
+from oncorisk.io.text import read_text
 
 
 def load_gmt(path: str | Path, id_map: str | Path | None = None) -> dict[str, tuple[str, list[str]]]:
@@ -16,17 +17,16 @@ def load_gmt(path: str | Path, id_map: str | Path | None = None) -> dict[str, tu
         UserError: a line with no genes, a duplicate set name, or an unreadable file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: gene-set file not found: give a GMT (name, description, genes, tab-separated)")
+    text = read_text(path, "a GMT gene-set file (name, description, genes, tab-separated)", "--gene-sets")
     mapping = None
     if id_map:
         mapping = {}
-        for line in Path(id_map).read_text().splitlines():
+        for line in read_text(id_map, "a TSV id<TAB>symbol", "--gene-set-ids").splitlines():
             f = line.split("\t")
             if len(f) >= 2 and not line.startswith("#"):
                 mapping[f[0].strip()] = f[1].strip()
     sets: dict[str, tuple[str, list[str]]] = {}
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         f = line.rstrip("\n").split("\t")
@@ -42,4 +42,13 @@ def load_gmt(path: str | Path, id_map: str | Path | None = None) -> dict[str, tu
         sets[name] = (f[1] if len(f) > 1 else "", list(dict.fromkeys(genes)))
     if not sets:
         raise UserError(f"{path}: no gene sets: give a GMT with one set per line")
+    if mapping is not None and not any(genes for _, genes in sets.values()):
+        raise UserError(f"--gene-set-ids {id_map}: none of the ids in {path} is in the mapping: give a table "
+                        f"id<TAB>symbol for the GMT's ids")
     return sets
+
+
+def looks_like_ids(sets: dict[str, tuple[str, list[str]]]) -> bool:
+    """True when (nearly) every member is a number: a GMT in Entrez ids, which needs --gene-set-ids."""
+    members = [g for _, genes in sets.values() for g in genes]
+    return bool(members) and sum(g.isdigit() for g in members) >= 0.9 * len(members)

@@ -5,7 +5,6 @@ Self-loops are dropped, duplicate edges merged (highest weight kept), and what w
 
 from __future__ import annotations
 
-import gzip
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +13,13 @@ import networkx as nx
 import numpy as np
 
 from oncorisk.errors import UserError, input_error
+from oncorisk.io.text import open_text
 
 log = logging.getLogger(__name__)
 
 
-def _open(path: Path):
-    return gzip.open(path, "rt") if str(path).endswith(".gz") else open(path)
+def _open(path: Path, what: str = "a gene-network file"):
+    return open_text(path, what)
 
 
 @dataclass
@@ -120,7 +120,10 @@ def load_string(links: str | Path, info: str | Path, min_score: int = 700) -> Ne
                 continue
             if len(f) < 3:
                 raise input_error(links, f"line {n}", line.strip(), "protein1 protein2 combined_score")
-            score = int(f[-1])
+            try:
+                score = int(f[-1])
+            except ValueError:
+                raise input_error(links, f"line {n}, column combined_score", f[-1], "an integer 0-1000") from None
             if score < min_score:
                 continue
             a, b = names.get(f[0]), names.get(f[1])
@@ -135,6 +138,8 @@ def load_string(links: str | Path, info: str | Path, min_score: int = 700) -> Ne
 
 def load_hotnet2(index_file: str | Path, edge_file: str | Path) -> Network:
     """HotNet2 format: an index file (index gene) and an edge file (index index [weight])."""
+    if not index_file or not edge_file:
+        raise UserError("--hotnet2-index and --hotnet2-edges: give both HotNet2 files (index gene; index index [weight])")
     index_file, edge_file = Path(index_file), Path(edge_file)
     names = {}
     with _open(index_file) as fh:
@@ -150,5 +155,13 @@ def load_hotnet2(index_file: str | Path, edge_file: str | Path) -> Network:
                 continue
             if f[0] not in names or f[1] not in names:
                 raise input_error(edge_file, f"line {n}", line.strip(), f"indices present in {index_file}")
-            edges.append((names[f[0]], names[f[1]], float(f[2]) if len(f) > 2 else 1.0))
+            w = 1.0
+            if len(f) > 2:
+                try:
+                    w = float(f[2])
+                except ValueError:
+                    raise input_error(edge_file, f"line {n}, column 3 (weight)", f[2], "a number") from None
+                if not np.isfinite(w) or w <= 0:
+                    raise input_error(edge_file, f"line {n}, column 3 (weight)", f[2], "a positive finite number")
+            edges.append((names[f[0]], names[f[1]], w))
     return _finish(edges, str(edge_file))

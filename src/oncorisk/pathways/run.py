@@ -15,7 +15,9 @@ from oncorisk.errors import UserError
 from oncorisk.pathways.gnn import GnnConfig
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.intervals import read_bed, sha256
-from oncorisk.pathways.genesets import load_gmt
+from oncorisk.io.tables import read_table
+from oncorisk.io.text import check_file
+from oncorisk.pathways.genesets import load_gmt, looks_like_ids
 from oncorisk.pathways.network import Network, load_edge_list, load_hotnet2, load_string
 from oncorisk.pathways.scoring import EVIDENCE_CAP, gene_features, propagate, rank_pathways, sample_pathway_scores, zscore
 
@@ -44,14 +46,14 @@ class PathwayOptions:
     evidence_cap: float = EVIDENCE_CAP
     seed: int = 1
     gnn: GnnConfig | None = None
+    force: bool = False  # write into a non-empty --out (io.atomic's output rule)
 
 
 def load_impact_matrix(path: str | Path) -> pd.DataFrame:
     """genes × samples impact matrix from the impact stage (Parquet with a gene column, or TSV)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: impact matrix not found: run the impact stage first (impact_matrix.parquet)")
-    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, sep="\t")
+    path = check_file(path, "the impact stage's impact_matrix.parquet (or .tsv): run the impact stage first",
+                      "--impact")
+    df = read_table(path, "--impact")
     if "gene" not in df.columns:
         raise UserError(f"{path}: no 'gene' column: expected the impact stage's genes × samples matrix")
     df = df.set_index("gene")
@@ -123,7 +125,8 @@ def _callable_prefix(bed: str):
 
 def load_labels(path: str, genes: set[str]) -> pd.Series:
     """Known cancer-gene labels (TSV gene<TAB>label, label 0/1); unknown genes are reported, not fatal."""
-    df = pd.read_csv(path, sep="\t", comment="#", dtype={"gene": str}, keep_default_na=False)
+    check_file(path, "a TSV gene<TAB>label (0/1)", "--labels")
+    df = read_table(path, "--labels", comment="#", dtype={"gene": str}, keep_default_na=False)
     if not {"gene", "label"} <= set(df.columns):
         raise UserError(f"{path}: header: columns gene and label are required (TSV gene<TAB>label with 0/1 labels)")
     bad = df[~df["label"].isin([0, 1])]
@@ -206,6 +209,12 @@ def run_pathways(opts: PathwayOptions) -> dict:
     ranking = rank_pathways(feats["evidence_z"].to_numpy(), net.genes, degree, feats["exon_kb"].to_numpy(),
                             sets, hit, rng, opts.permutations, opts.min_size,
                             cap=opts.evidence_cap)
+    if not ranking["p"].notna().any():
+        if looks_like_ids(sets) and not opts.gene_set_ids:
+            raise UserError(f"{opts.gene_sets}: its members are numeric ids (Entrez?), the network's are symbols: "
+                            f"0 of {len(sets)} sets could be tested: give --gene-set-ids (TSV id<TAB>symbol)")
+        raise UserError(f"{opts.gene_sets}: 0 of {len(sets)} gene sets have >= {opts.min_size} members in the network: "
+                        f"use gene sets in the network's gene symbols, or lower --min-size")
     per_sample = sample_pathway_scores(matrix, sets, feats["evidence_z"])
     metrics: dict = {}
     if opts.labels:
@@ -234,7 +243,7 @@ def run_pathways(opts: PathwayOptions) -> dict:
         log.info("held-out AUPRC: GNN %.3f, mutation frequency %.3f, HotNet2-style propagation %.3f, "
                  "evidence propagation %.3f", *(cv["pooled"][k]["auprc"] for k in
                                                ("gnn", "mutation_frequency", "hotnet2_propagation", "evidence_propagation")))
-    with atomic_dir(opts.out) as tmp:
+    with atomic_dir(opts.out, "pathways", opts.force) as tmp:
         feats.reset_index().to_csv(tmp / "gene_scores.tsv", sep="\t", index=False, float_format="%.6g")
         ranking.to_csv(tmp / "pathway_ranking.tsv", sep="\t", index=False, float_format="%.6g", na_rep="NA")
         per_sample.reset_index().to_parquet(tmp / "pathway_scores.parquet", index=False)

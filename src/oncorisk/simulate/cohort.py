@@ -201,7 +201,7 @@ def _write_bed(path: Path, intervals) -> None:
     path.write_text("".join(f"{c}\t{a}\t{b}\n" for c, a, b in intervals))
 
 
-def run_simulation(cfg: SimulationConfig, out: str | os.PathLike, threads: int = 1) -> dict:
+def run_simulation(cfg: SimulationConfig, out: str | os.PathLike, threads: int = 1, force: bool = False) -> dict:
     """Simulate the cohort into ``out`` (written atomically: a failed run leaves nothing behind).
 
     Returns:
@@ -209,7 +209,7 @@ def run_simulation(cfg: SimulationConfig, out: str | os.PathLike, threads: int =
     """
     ErrorProfile.load(cfg.error_profile)  # fail early on a bad profile name
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "simulate", force) as tmp:
         manifest = _simulate_into(cfg, tmp, threads)
     return manifest
 

@@ -58,6 +58,7 @@ class TensorOptions:
     truth_sample: str | None = None
     unknown_af_above: float | None = None  # non-truth candidates at or above this AF get label -1 (spike-in data)
     threads: int = 1
+    force: bool = False  # write into a non-empty --out (io.atomic's output rule)
 
     @property
     def mode(self) -> str:
@@ -237,7 +238,7 @@ def iter_chunks(opts: TensorOptions):
 def run_tensors(opts: TensorOptions) -> dict:
     """Write tensors, sites and tensor_info.json for the requested chunks into ``opts.out``."""
     info = layout_info(opts.mode)
-    with atomic_dir(opts.out) as tmp:
+    with atomic_dir(opts.out, "tensors", opts.force) as tmp:
         raw = tmp / "tensors.raw"
         n, tables = 0, []
         totals = dict(reads=0, downsampled=0, bases=0, chunks=0)
