@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+# FASTA indexes oncorisk builds for references without one go to this session's own cache, not ~/.cache
+os.environ.setdefault("ONCORISK_CACHE", tempfile.mkdtemp(prefix="oncorisk-test-cache-"))
 
 SMALL_COHORT = dict(patients=12, bam_patients=2, tumor_coverage=40, normal_coverage=20)
 

@@ -123,13 +123,18 @@ def test_time_and_event_columns(sheet_dir):
         load_samples(path)
 
 
-def test_reference_without_fai_is_indexed(tmp_path, tiny_data):
+def test_reference_without_fai_is_indexed_in_the_cache(tmp_path, tiny_data):
     fa = tmp_path / "ref.fa"
     shutil.copy(tiny_data["fasta"], fa)
     before = fa.read_bytes()
-    assert ensure_fasta_index(fa) == Path(str(fa) + ".fai")
-    assert Path(str(fa) + ".fai").read_text().startswith("ctgA\t600\t")
+    fai = ensure_fasta_index(fa)
+    assert fai.read_text().startswith("ctgA\t600\t")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.fa"]  # no index written into the user's folder
     assert fa.read_bytes() == before  # the user's file is untouched
+    assert ensure_fasta_index(fa) == fai  # built once, then reused
+    own = Path(str(fa) + ".fai")
+    own.write_text(fai.read_text())
+    assert ensure_fasta_index(fa) == own  # the user's own index is used when present
 
 
 def test_reference_in_plain_gzip_says_how_to_fix(tmp_path, tiny_data):
@@ -217,4 +222,8 @@ def test_snakemake_dry_run_on_user_data_builds_reference_index(tmp_path, sheet_d
                          capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "validate_samples" in res.stdout and "impact" in res.stdout
-    assert os.path.exists(sheet_dir / "ref.fa.fai")
+    assert not os.path.exists(sheet_dir / "ref.fa.fai")  # nothing is written beside the user's reference
+    from oncorisk.genome.fasta import fasta_index_paths
+
+    fai = fasta_index_paths(sheet_dir / "ref.fa")[0]  # the workflow's dry run built it in the cache
+    assert fai.read_text().startswith("ctgA\t600\t") and sheet_dir not in fai.parents

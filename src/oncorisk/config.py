@@ -72,6 +72,14 @@ def _schema_at(schema: dict, path: list) -> dict:
     return schema
 
 
+# JSON Schema counts 2.0 as an integer; a count written 2.0 in YAML is a float to Python and breaks range() later
+Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)),
+)
+
+
 def format_schema_error(err: jsonschema.ValidationError, schema: dict, file: str, where: str) -> UserError:
     """Turn a jsonschema error into one line: file, key/column, value, what is accepted."""
     path = [p for p in err.absolute_path]
@@ -96,8 +104,28 @@ def format_schema_error(err: jsonschema.ValidationError, schema: dict, file: str
     return input_error(file, field, err.instance, accepted)
 
 
-def validate_config(config: dict, file: str = "config.yaml") -> dict:
+def source_of(key: list[str], sources: list[str] | None, default: str) -> str:
+    """The config file that set ``key`` (a path of nested keys): the last of ``sources`` holding it, as
+    Snakemake applies --configfile files in order; ``default`` when none does (e.g. --config on the command line)."""
+    for f in reversed(sources or []):
+        try:
+            node = yaml.safe_load(Path(f).read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        for k in key:
+            if not isinstance(node, dict) or k not in node:
+                break
+            node = node[k]
+        else:
+            return str(f)
+    return default
+
+
+def validate_config(config: dict, file: str = "config.yaml", sources: list[str] | None = None) -> dict:
     """Validate a configuration dict, fill in defaults, and check options that contradict each other.
+
+    ``sources``: the config files merged into ``config`` (Snakemake's configfile and --configfile), so an error
+    names the file that set the bad value.
 
     Returns:
         the resolved configuration (defaults filled in).
@@ -107,26 +135,30 @@ def validate_config(config: dict, file: str = "config.yaml") -> dict:
     schema = load_schema("config")
     if not isinstance(config, dict):
         raise input_error(file, "top level", config, "a YAML mapping of keys to values")
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    errors = sorted(Validator(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
-        raise format_schema_error(errors[0], schema, file, "")
+        key = [str(k) for k in errors[0].absolute_path]
+        if errors[0].validator == "additionalProperties":
+            extra = sorted(set(errors[0].instance) - set(errors[0].schema.get("properties", {})))
+            key += extra[:1]
+        raise format_schema_error(errors[0], schema, source_of(key, sources, file), "")
     resolved = _merge(default_config(), config)
     sim = resolved["simulate"]
     if sim["enabled"]:
         for key in ("samples", "reference", "annotation", "regions"):
             if resolved.get(key):
                 raise input_error(
-                    file, key, resolved[key],
+                    source_of([key], sources, file), key, resolved[key],
                     f"simulate.enabled is true, so the simulator provides {key}; "
                     f"set simulate.enabled: false to use your own {key}, or remove {key}",
                 )
         if sim["bam_patients"] > sim["patients"]:
             raise input_error(
-                file, "simulate.bam_patients", sim["bam_patients"],
+                source_of(["simulate", "bam_patients"], sources, file), "simulate.bam_patients", sim["bam_patients"],
                 f"must be at most simulate.patients ({sim['patients']})",
             )
         if sim["purity"][0] > sim["purity"][1]:
-            raise input_error(file, "simulate.purity", sim["purity"], "give [min, max] with min <= max")
+            raise input_error(source_of(["simulate", "purity"], sources, file), "simulate.purity", sim["purity"], "give [min, max] with min <= max")
     else:
         for key in ("samples", "reference", "annotation"):
             if not resolved.get(key):
@@ -205,9 +237,11 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
     if not path.is_file():
         raise UserError(f"{path}: sample sheet not found: give a TSV with a header (see docs/usage.md)")
     schema = load_schema("samples")
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = Validator(schema)
     base = path.parent
-    with open(path, newline="") as fh:
+    from oncorisk.io.text import open_text
+
+    with open_text(path, "a tab-separated sample sheet with a header (docs/usage.md)") as fh:
         lines = [line for line in fh if line.strip() and not line.startswith("#")]
     if not lines:
         raise UserError(f"{path}: the sample sheet is empty: give a header line and one row per sample")
@@ -221,7 +255,12 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
         )
     if "sample" not in header:
         raise UserError(f"{path}: header: no 'sample' column: the first line must name the columns, tab-separated")
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise UserError(f"{path}: header: column {twice[0]!r} appears {header.count(twice[0])} times: name each "
+                        f"column once (the later one would silently win)")
     samples: list[Sample] = []
+    used_by: dict[str, str] = {}  # a BAM path -> the first sample naming it
     seen: dict[str, int] = {}
     for row_number, row in enumerate(reader, start=1):
         if None in row:
@@ -251,6 +290,17 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
                 if check_files and not os.path.exists(resolved):
                     raise input_error(path, f"{where}{column}", record[column],
                                       f"file not found (looked for {resolved}); paths are relative to the sheet's folder")
+                if check_files and os.path.isdir(resolved):
+                    raise input_error(path, f"{where}{column}", record[column],
+                                      f"is a folder ({resolved}): give the file itself")
+                if column == "tumor_bam":  # a normal may serve two tumours of one patient; a tumour may not
+                    other = used_by.setdefault(resolved, name)
+                    if other != name:
+                        log.warning("%s: row %d: the tumor_bam of sample %r is also the tumor_bam of sample %r: the "
+                                    "same reads for two samples (a copy-paste slip?)", path, row_number, name, other)
+                if column == "normal_bam" and resolved == record.get("tumor_bam"):
+                    raise input_error(path, f"{where}normal_bam", record[column],
+                                      "the same file as tumor_bam: give the matched normal's BAM")
                 record[column] = resolved
         samples.append(Sample(**{k: record.get(k) for k in SAMPLE_COLUMNS}))
     if not samples:
@@ -267,17 +317,14 @@ def patient_split(patients: int, bam_patients: int) -> tuple[list[str], list[str
 
 
 def ensure_fasta_index(fasta: str | os.PathLike) -> Path:
-    """Make sure a FASTA has its .fai; build it when the folder is writable, else say how.
+    """Make sure a FASTA can be indexed: its own .fai, else one built in oncorisk's cache (genome.fasta).
 
     Returns:
-        the path of the .fai.
+        the path of the .fai used.
     """
-    fasta = Path(fasta)
-    if not fasta.is_file():
-        raise UserError(f"{fasta}: reference FASTA not found: give an existing FASTA (plain or bgzipped)")
-    fai = Path(str(fasta) + ".fai")
-    if fai.is_file():
-        return fai
+    from oncorisk.genome.fasta import fasta_index_paths
+
+    return fasta_index_paths(fasta)[0]
     if not os.access(fasta.parent, os.W_OK):
         raise UserError(f"{fasta}: no .fai index and its folder is not writable: run 'samtools faidx {fasta}'")
     import pysam

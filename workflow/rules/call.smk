@@ -23,8 +23,8 @@ rule call_chunk:
     params:
         options=call_options,
     shell:
-        "oncorisk call --tensors {input.tensors} --ref {input.ref} {params.options} "
-        "--out {output.vcf} > {log} 2>&1"
+        "oncorisk call --tensors {input.tensors:q} --ref {input.ref:q} {params.options} "
+        "--out {output.vcf:q} > {log:q} 2>&1"
 
 
 rule gather_calls:
@@ -47,7 +47,7 @@ rule gather_calls:
         mem_mb=500,
         runtime=10,
     shell:
-        "oncorisk gather-vcf --out {output.vcf} {input.chunks} > {log} 2>&1"
+        "oncorisk gather-vcf --out {output.vcf:q} {input.chunks:q} > {log:q} 2>&1"
 
 
 rule called_samples:
@@ -69,11 +69,11 @@ rule called_samples:
     params:
         mode=config["mode"],
         calls=lambda wc, input: " ".join(
-            f"{s}={v}" for s, v in zip(BAM_SAMPLES, input.vcfs)
+            shlex.quote(f"{s}={v}") for s, v in zip(BAM_SAMPLES, input.vcfs)
         ),
     shell:
-        "oncorisk validate --samples {input.sheet} --mode {params.mode} --calls {params.calls} "
-        "--out {output} > {log} 2>&1"
+        "oncorisk validate --samples {input.sheet:q} --mode {params.mode} --calls {params.calls} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule evaluate_calls:
@@ -95,8 +95,8 @@ rule evaluate_calls:
     params:
         options=evaluate_options,
     shell:
-        "oncorisk evaluate --query {input.query} --ref {input.ref} {params.options} "
-        "--out {output} > {log} 2>&1"
+        "oncorisk evaluate --query {input.query:q} --ref {input.ref:q} {params.options} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule train_tensors:
@@ -117,8 +117,8 @@ rule train_tensors:
     params:
         options=train_set_options,
     shell:
-        "oncorisk tensors --ref {input.ref} {params.options} --threads {threads} "
-        "--out {output} > {log} 2>&1"
+        "oncorisk tensors --ref {input.ref:q} {params.options} --threads {threads} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule train_caller:
@@ -146,5 +146,5 @@ rule train_caller:
         seed=config["seed"],
         device=config["device"],
     shell:
-        "oncorisk train-caller --tensors {input} --name {params.name} --version {params.version} "
-        "--members {params.members} --seed {params.seed} --device {params.device} --out models > {log} 2>&1"
+        "oncorisk train-caller --tensors {input:q} --name {params.name} --version {params.version} "
+        "--members {params.members} --seed {params.seed} --device {params.device} --out models > {log:q} 2>&1"

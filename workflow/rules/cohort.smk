@@ -19,7 +19,7 @@ rule validate_samples:
     params:
         mode=config["mode"],
     shell:
-        "oncorisk validate --samples {input.sheet} --mode {params.mode} --out {output} > {log} 2>&1"
+        "oncorisk validate --samples {input.sheet:q} --mode {params.mode} --out {output:q} > {log:q} 2>&1"
 
 
 rule run_info:
@@ -41,7 +41,7 @@ rule run_info:
     params:
         config=json.dumps(dict(config), sort_keys=True),
         inputs=run_info_inputs(),
-        model=f"--model {caller_model()}" if BAM_SAMPLES else "",
+        model=f"--model {shlex.quote(caller_model())}" if BAM_SAMPLES else "",
     shell:
-        "oncorisk run-info --config-json {params.config:q} --samples {input.sheet} "
-        "--inputs {params.inputs} {params.model} --out {output} > {log} 2>&1"
+        "oncorisk run-info --config-json {params.config:q} --samples {input.sheet:q} "
+        "--inputs {params.inputs} {params.model} --out {output:q} > {log:q} 2>&1"

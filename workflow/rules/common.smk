@@ -1,6 +1,7 @@
 # Validation of config and sample sheet (before any rule is built), paths, and input functions.
 import json
 import os
+import shlex
 import sys
 
 from oncorisk.config import (
@@ -11,7 +12,8 @@ from oncorisk.config import (
 )
 from oncorisk.errors import UserError
 
-CONFIG_FILE = workflow.configfiles[-1] if workflow.configfiles else "config.yaml"
+CONFIG_FILES = [str(f) for f in workflow.configfiles]
+CONFIG_FILE = CONFIG_FILES[-1] if CONFIG_FILES else "config.yaml"
 
 
 def _fail(exc):
@@ -21,7 +23,7 @@ def _fail(exc):
 
 
 try:
-    config.update(validate_config(dict(config), str(CONFIG_FILE)))
+    config.update(validate_config(dict(config), CONFIG_FILE, CONFIG_FILES))
 except UserError as exc:
     _fail(exc)
 
@@ -39,6 +41,12 @@ LOGS = f"logs/{COHORT}"
 BENCH = f"benchmarks/{COHORT}"
 SIMULATE = config["simulate"]["enabled"]
 SIM_DIR = f"{RESULTS}/simulated"
+for _folder in ("results", RESULTS, "logs", LOGS):
+    if os.path.exists(_folder) and not os.path.isdir(_folder):
+        _fail(
+            f"{_folder}: is a file, where the workflow writes a folder: move or rename it, "
+            f"or set another cohort in {CONFIG_FILE}"
+        )
 
 if SIMULATE:
     SAMPLE_SHEET = f"{SIM_DIR}/samples.tsv"
@@ -123,7 +131,7 @@ def tensor_options(wildcards):
     te = config["tensors"]
     tumor, normal = sample_bams(wildcards.sample)
     opts = [
-        f"--bam {tumor}",
+        f"--bam {shlex.quote(tumor)}",
         f"--chunk-index {wildcards.chunk} --chunk-count {te['chunks']}",
         f"--chunk-size {te['chunk_size']}",
         f"--min-mapq {te['min_mapq']}",
@@ -131,14 +139,14 @@ def tensor_options(wildcards):
         f"--max-depth {te['max_depth']}",
     ]
     if normal:
-        opts.append(f"--normal-bam {normal}")
+        opts.append(f"--normal-bam {shlex.quote(normal)}")
     if te["keep_duplicates"]:
         opts.append("--keep-duplicates")
     for key in ("snv_min_alt", "snv_min_af", "indel_min_alt", "indel_min_af"):
         if te[key] is not None:
             opts.append(f"--{key.replace('_', '-')} {te[key]}")
     if REGIONS:
-        opts.append(f"--regions {REGIONS}")
+        opts.append(f"--regions {shlex.quote(REGIONS)}")
     if (
         SIMULATE
     ):  # the demo knows its truth: label the candidates (training and evaluation)
@@ -162,7 +170,7 @@ def caller_model():
 
 def call_options(wildcards):
     """Command-line options of `oncorisk call` for one tensors chunk."""
-    pon = f" --pon {config['call']['pon']}" if config["call"]["pon"] else ""
+    pon = f" --pon {shlex.quote(config['call']['pon'])}" if config["call"]["pon"] else ""
     return (
         f"--model {caller_model()} --min-qual {config['call']['min_qual']} "
         f"--sample-name {wildcards.sample} --device {config['device']}{pon}"
@@ -194,9 +202,9 @@ def call_truth(sample):
 
 def evaluate_options(wildcards):
     truth, bed, somatic = call_truth(wildcards.sample)
-    opts = [f"--truth {truth}"]
+    opts = [f"--truth {shlex.quote(truth)}"]
     if bed:
-        opts.append(f"--bed {bed}")
+        opts.append(f"--bed {shlex.quote(bed)}")
     if somatic:
         opts.append("--somatic")
     return " ".join(opts)
@@ -210,7 +218,7 @@ def train_sets():
 
 def train_set_options(wildcards):
     s = train_sets()[wildcards.tset]
-    opts = [f"--bam {s['bam']}", f"--truth-vcf {s['truth_vcf']}"]
+    opts = [f"--bam {shlex.quote(s['bam'])}", f"--truth-vcf {shlex.quote(s['truth_vcf'])}"]
     for key in (
         "normal_bam",
         "germline_truth_vcf",
@@ -218,9 +226,9 @@ def train_set_options(wildcards):
         "unknown_af_above",
     ):
         if s.get(key) is not None:
-            opts.append(f"--{key.replace('_', '-')} {s[key]}")
+            opts.append(f"--{key.replace('_', '-')} {shlex.quote(str(s[key]))}")
     if s.get("regions"):
-        opts.append(f"--regions {s['regions']}")
+        opts.append(f"--regions {shlex.quote(s['regions'])}")
     return " ".join(opts)
 
 
@@ -245,7 +253,7 @@ def run_info_inputs():
     }
     if SIMULATE:
         pairs["simulator_manifest"] = f"{SIM_DIR}/manifest.json"
-    return " ".join(f"{k}={v}" for k, v in pairs.items() if v)
+    return " ".join(shlex.quote(f"{k}={v}") for k, v in pairs.items() if v)
 
 
 def impact_sheet():
@@ -258,7 +266,7 @@ def impact_sheet():
 def simulate_settings():
     """simulate.* keys of the config as --set KEY=VALUE arguments (enabled is the workflow's switch)."""
     return " ".join(
-        f"--set {key}={json.dumps(value, separators=(',', ':'))}"
+        "--set " + shlex.quote(f"{key}={json.dumps(value, separators=(',', ':'))}")
         for key, value in config["simulate"].items()
         if key != "enabled"
     )
@@ -270,7 +278,7 @@ def impact_options():
     opts = [
         f"--transcript-choice {imp['transcript_choice']}",
         f"--use-existing-annotation {imp['use_existing_annotation']}",
-        f"--chrom-alias {imp['chrom_alias']}",
+        f"--chrom-alias {shlex.quote(imp['chrom_alias'])}",
         f"--ref-mismatch {imp['ref_mismatch']}",
         f"--hotspot-weight {imp['hotspot_weight']}",
     ]
@@ -286,7 +294,7 @@ def impact_options():
         ("--callable", callable_bed),
     ):
         if value:
-            opts.append(f"{option} {value}")
+            opts.append(f"{option} {shlex.quote(value)}")
     return " ".join(opts)
 
 
@@ -306,9 +314,9 @@ def pathway_options():
         f"--device {config['device']}",
     ]
     if labels:
-        opts.append(f"--labels {labels}")
+        opts.append(f"--labels {shlex.quote(labels)}")
     if REGIONS:
-        opts.append(f"--callable {REGIONS}")
+        opts.append(f"--callable {shlex.quote(REGIONS)}")
     return " ".join(opts)
 
 

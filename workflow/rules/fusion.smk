@@ -45,6 +45,6 @@ rule risk_fusion:
         out=lambda wildcards, output: os.path.dirname(output.metrics),
         options=fusion_options(),
     shell:
-        "oncorisk fusion --samples {input.sheet} --pathway-scores {input.pathways} --gene-scores {input.genes} "
-        "--impact {input.matrix} --tmb {input.tmb} --variants {input.variants} --gene-sets {input.gene_sets} "
-        "{params.options} --out {params.out} > {log} 2>&1"
+        "oncorisk fusion --samples {input.sheet:q} --pathway-scores {input.pathways:q} --gene-scores {input.genes:q} "
+        "--impact {input.matrix:q} --tmb {input.tmb:q} --variants {input.variants:q} --gene-sets {input.gene_sets:q} "
+        "{params.options} --out {params.out:q} > {log:q} 2>&1"

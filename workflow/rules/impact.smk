@@ -31,5 +31,5 @@ rule impact:
         out=lambda wildcards, output: os.path.dirname(output.info),
         options=impact_options(),
     shell:
-        "oncorisk impact --samples {input.sheet} --gtf {input.gtf} --ref {input.ref} "
-        "--out {params.out} {params.options} > {log} 2>&1"
+        "oncorisk impact --samples {input.sheet:q} --gtf {input.gtf:q} --ref {input.ref:q} "
+        "--out {params.out:q} {params.options} > {log:q} 2>&1"

@@ -37,6 +37,6 @@ rule pathways:
         options=pathway_options(),
         seed=config["seed"],
     shell:
-        "oncorisk pathways --impact {input.matrix} --network {input.network} "
-        "--gene-sets {input.gene_sets} --gtf {input.gtf} {params.options} --seed {params.seed} "
-        "--out {params.out} > {log} 2>&1"
+        "oncorisk pathways --impact {input.matrix:q} --network {input.network:q} "
+        "--gene-sets {input.gene_sets:q} --gtf {input.gtf:q} {params.options} --seed {params.seed} "
+        "--out {params.out:q} > {log:q} 2>&1"

@@ -24,5 +24,5 @@ rule simulate_cohort:
         seed=config["seed"],
         settings=simulate_settings(),
     shell:
-        "oncorisk simulate --out {params.out} --seed {params.seed} {params.settings} "
-        "--threads {threads} > {log} 2>&1"
+        "oncorisk simulate --out {params.out:q} --seed {params.seed} {params.settings} "
+        "--threads {threads} > {log:q} 2>&1"

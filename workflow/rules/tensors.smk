@@ -20,4 +20,4 @@ rule tensors:
     params:
         options=tensor_options,
     shell:
-        "oncorisk tensors --ref {input.ref} {params.options} --out {output} > {log} 2>&1"
+        "oncorisk tensors --ref {input.ref:q} {params.options} --out {output:q} > {log:q} 2>&1"

@@ -156,15 +156,15 @@ def gather_vcfs(paths: list[str], out: str) -> int:
     The header is the first chunk's (its command line names that chunk). Records must come out sorted
     by the FASTA's contig order and position; anything else is refused.
     """
-    import gzip
-
-    from oncorisk.errors import UserError
+    from oncorisk.io.text import open_text
 
     header, records, columns = None, [], None
     order: dict[str, int] = {}
     for path in paths:
-        with gzip.open(path, "rt") as fh:
-            lines = fh.read().splitlines()
+        with open_text(path, "a chunk VCF written by 'oncorisk call' (run that chunk first)") as fh:
+            lines = "".join(fh).splitlines()
+        if not lines or not lines[-1:] or not any(ln.startswith("#CHROM") for ln in lines):
+            raise UserError(f"{path}: no #CHROM header line: not a chunk VCF written by 'oncorisk call'")
         head = [ln for ln in lines if ln.startswith("#")]
         if columns is None:
             header, columns = head, head[-1]

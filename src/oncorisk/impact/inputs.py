@@ -7,7 +7,6 @@ SnpEff ANN when asked to use them).
 
 from __future__ import annotations
 
-import gzip
 import logging
 import math
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from oncorisk.errors import UserError
+from oncorisk.io.text import check_file, is_gzip, open_text
 from oncorisk.impact.terms import MAF_CLASSES, RANK, most_severe
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,7 @@ def read_vcf(arg: str, table: VariantTable, include_filtered: bool = False, use_
     from cyvcf2 import VCF
 
     name, path = parse_vcf_argument(arg)
-    if not path.is_file():
-        raise UserError(f"{path}: VCF not found: give an existing VCF/BCF (bgzipped or plain)")
+    check_file(path, "a VCF/BCF (bgzipped or plain)")
     if use_existing == "none" and not str(path).endswith(".bcf"):
         return read_vcf_fast(path, name, table, include_filtered)
     try:
@@ -208,10 +207,7 @@ def _vafs(rec, n_samples: int) -> np.ndarray | None:
 def read_maf(path: str | Path, table: VariantTable) -> list[str]:
     """Append the variants of a MAF (TCGA/GDC layout); its Variant_Classification gives the consequence."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: MAF not found: give an existing MAF (TSV, optionally gzipped)")
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt") as fh:
+    with open_text(path, "a MAF (TSV, optionally gzipped)", "--maf") as fh:
         lines = [line for line in fh if not line.startswith("#")]
     if not lines:
         raise UserError(f"{path}: empty MAF: expected a header line and one row per mutation")
@@ -262,9 +258,8 @@ def read_maf(path: str | Path, table: VariantTable) -> list[str]:
 
 def _read_header(path: Path) -> tuple[str, list[str], int]:
     """(raw header text, sample names, number of header lines) of a plain or bgzipped VCF."""
-    opener = gzip.open if _is_gzip(path) else open
     lines = []
-    with opener(path, "rt") as fh:
+    with open_text(path, "a VCF (bgzipped or plain)") as fh:
         for line in fh:
             if not line.startswith("#"):
                 break
@@ -281,8 +276,7 @@ def _read_header(path: Path) -> tuple[str, list[str], int]:
 
 
 def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
+    return is_gzip(path)
 
 
 def read_vcf_fast(path: Path, name: str | None, table: VariantTable, include_filtered: bool) -> list[str]:
@@ -333,7 +327,7 @@ def read_vcf_fast(path: Path, name: str | None, table: VariantTable, include_fil
                                     f"which sample carries which variant")
                 allele = df["allele"].astype(str).to_numpy() if multi.any() else np.full(len(df), "1", dtype=object)
                 carry = np.array([a in g.replace("|", "/").split("/") for g, a in zip(gt, allele)], dtype=bool)
-        vaf = _vaf_column(fields, df, len(df)) if fields is not None else np.full(len(df), np.nan)
+        vaf = _vaf_column(fields, df, len(df), path, column) if fields is not None else np.full(len(df), np.nan)
         sel = df[carry]
         n = len(sel)
         table.sample += [sample] * n
@@ -369,14 +363,24 @@ def _format_fields(df: pd.DataFrame, column: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _vaf_column(fields: dict, df: pd.DataFrame, n: int) -> np.ndarray:
-    """Allele fraction of each row's ALT from FORMAT VAF, AF or AD (NaN when absent)."""
+def _vaf_column(fields: dict, df: pd.DataFrame, n: int, path: Path | None = None, column: str = "") -> np.ndarray:
+    """Allele fraction of each row's ALT from FORMAT VAF, AF or AD (NaN when absent).
+
+    Raises:
+        UserError: a VAF/AF value that is not a number, naming the record.
+    """
     allele = df["allele"].to_numpy(dtype=np.int64) if "allele" in df else np.ones(n, dtype=np.int64)
     for key in ("VAF", "AF"):
         if key in fields:
             vals = [v.split(",") for v in fields[key]]
-            return np.array([float(v[a - 1]) if a - 1 < len(v) and v[a - 1] not in (".", "") else np.nan
-                             for v, a in zip(vals, allele)], dtype=float)
+            raw = [v[a - 1] if a - 1 < len(v) and v[a - 1] not in (".", "") else "nan" for v, a in zip(vals, allele)]
+            out = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
+            bad = np.flatnonzero(np.isnan(out) & (np.array(raw, dtype=object) != "nan"))
+            if len(bad):
+                i = int(bad[0])
+                raise UserError(f"{path}: {df['CHROM'].iloc[i]}:{df['POS'].iloc[i]}, sample {column!r}, FORMAT "
+                                f"{key}: bad value {raw[i]!r}: an allele fraction is a number in [0, 1] (or '.')")
+            return out
     if "AD" in fields:
         out = np.full(n, np.nan)
         for i, (v, a) in enumerate(zip(fields["AD"], allele)):

@@ -20,6 +20,7 @@ from oncorisk.impact.scores import Weights, protein_position
 from oncorisk.impact.terms import IMPACT, NONSYNONYMOUS
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.intervals import read_bed, sha256, total_size
+from oncorisk.io.text import read_text
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ def _alias_map(names: set[str], targets: set[str], mode: str, what: str, target_
     mapping = {}
     table = {}
     if mode not in ("auto", "none"):
-        rows = [line.split("\t") for line in Path(mode).read_text().splitlines() if line.strip()]
+        rows = [line.split("\t") for line in read_text(mode, "auto, none, or a TSV from<TAB>to",
+                                                        "--chrom-alias").splitlines() if line.strip()]
         table = {r[0]: r[1] for r in rows if len(r) >= 2}
     for name in sorted(names):
         if name in targets:
@@ -133,12 +135,9 @@ def annotate_table(table: VariantTable, opts: ImpactOptions) -> tuple[dict[str, 
         raise UserError("impact: VCF input needs --gtf and --ref to annotate consequences "
                         "(or --use-existing-annotation csq|ann for VCFs that carry VEP/SnpEff annotations)")
     if opts.ref:
-        import pysam
+        from oncorisk.genome.fasta import open_reference
 
-        from oncorisk.config import ensure_fasta_index
-
-        ensure_fasta_index(opts.ref)
-        fasta = pysam.FastaFile(opts.ref)
+        fasta = open_reference(opts.ref)
         ref_contigs = set(fasta.references)
         mapping = _alias_map(set(col["contig"].tolist()), ref_contigs, opts.chrom_alias, "variants", opts.ref)
         if mapping:
@@ -173,6 +172,13 @@ def annotate_table(table: VariantTable, opts: ImpactOptions) -> tuple[dict[str, 
             simple = np.array([len(r) == 1 and len(a) == 1 for r, a in zip(refs_k, alts_k)], dtype=bool)
             ref_first = np.frombuffer("".join(r[:1] or "N" for r in refs_k).upper().encode(), dtype=np.uint8)
             in_range = (pos_k >= 1) & (pos_k <= len(seq_b))
+            ends = pos_k + np.array([len(r) for r in refs_k], dtype=np.int64) - 1
+            beyond = np.flatnonzero(~in_range | (ends > len(seq_b)))
+            if len(beyond):
+                j = int(beyond[0])
+                raise UserError(f"variants ({table.source[int(key_rows[j])]}): {contig}:{int(pos_k[j])} REF {refs_k[j]!r}: "
+                                f"beyond the end of {contig} in {opts.ref} ({len(seq_b):,} bp): the calls were made "
+                                f"on another reference (build): give the FASTA they were called on")
             ok = in_range.copy()
             ok[in_range] = seq_b[pos_k[in_range] - 1] == ref_first[in_range]
             for j in np.flatnonzero(~simple & ok):  # multi-base REF: compare the whole allele
@@ -359,6 +365,9 @@ def run_impact(opts: ImpactOptions) -> dict:
     """Run the stage and write its outputs into ``opts.out`` (atomically). Returns a summary."""
     if not opts.vcfs and not opts.maf:
         raise UserError("impact: no input: give --vcf VCF [VCF ...] or --maf MAF")
+    if opts.chrom_alias not in ("auto", "none") and not Path(opts.chrom_alias).is_file():
+        raise UserError(f"--chrom-alias: bad value {opts.chrom_alias!r}: accepted: auto, none, or an existing TSV "
+                        f"file from<TAB>to")
     table = VariantTable()
     seen_samples: list[str] = []
     for vcf in opts.vcfs:

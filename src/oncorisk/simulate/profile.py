@@ -91,7 +91,9 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
     contig, span = region.split(":")
     start, end = (int(x.replace(",", "")) for x in span.split("-"))
     start -= 1
-    with pysam.FastaFile(fasta_path) as fa:
+    from oncorisk.genome.fasta import open_reference
+
+    with open_reference(fasta_path) as fa:
         ref = np.frombuffer(fa.fetch(contig, start, end).upper().encode(), dtype=np.uint8)
     refc = BASE_CODE[ref]
     n = end - start

@@ -99,8 +99,14 @@ def _fetch(aln: pysam.AlignmentFile, path: str, contig: str, lo: int, hi: int):
     try:
         yield from aln.fetch(contig, lo, hi)
     except OSError as exc:
-        raise UserError(f"{path}: read error in {contig}:{lo + 1}-{hi} ({exc}): the file is truncated or "
-                        f"corrupt ('samtools quickcheck -v {path}'): copy or re-create it") from None
+        try:  # htslib's close after a failed read raises again; do it here, not in a destructor's traceback
+            aln.close()
+        except OSError:
+            pass
+        raise UserError(f"{path}: read error in {contig}:{lo + 1}-{hi} ({exc}): the file is truncated or corrupt, "
+                        f"or its index is stale (made for another version of the file): re-index it ('samtools "
+                        f"index {path}'); if that fails, check it ('samtools quickcheck -v {path}') and copy or "
+                        f"re-create it") from None
 
 
 def _keep_fraction(starts: np.ndarray, ends: np.ndarray, lo: int, hi: int, max_depth: int) -> np.ndarray:

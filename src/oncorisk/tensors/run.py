@@ -26,6 +26,7 @@ import pysam
 
 from oncorisk import __version__
 from oncorisk.errors import UserError
+from oncorisk.genome.fasta import open_reference  # noqa: F401 - re-exported for the caller's modules
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.intervals import merge_intervals
 from oncorisk.tensors import labels as lab
@@ -63,21 +64,6 @@ class TensorOptions:
     @property
     def mode(self) -> str:
         return "somatic" if self.normal_bam else "germline"
-
-
-def open_reference(path: str) -> pysam.FastaFile:
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{path}: reference FASTA not found: give the FASTA the reads were aligned to")
-    if not Path(f"{path}.fai").is_file():
-        from oncorisk.config import ensure_fasta_index
-
-        ensure_fasta_index(path)
-    try:
-        return pysam.FastaFile(str(path))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: cannot open the reference ({exc}): if gzipped it must be bgzip-compressed with "
-                        f".fai and .gzi ('bgzip -d' then 'bgzip', then 'samtools faidx')") from None
 
 
 def check_contigs(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, ref: str) -> None:
