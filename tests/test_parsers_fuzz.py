@@ -104,3 +104,100 @@ def _check_regions(parse_regions, items, fasta):
         return
     for contig, a, b in out:
         assert contig in lengths and 0 <= a < b <= lengths[contig]
+
+
+# --- random bytes and truncations: every reader of a user's file (gzip by magic bytes, any encoding) -----------
+
+VALID_TEXTS = {
+    "s.tsv": "sample\tvcf\tlabel\nS1\tx.vcf\t1\n",
+    "sets.gmt": "SET_A\tdesc\tTP53\tKRAS\tPIK3CA\n",
+    "net.tsv": "gene_a\tgene_b\tweight\nTP53\tKRAS\t0.5\nKRAS\tPIK3CA\t1\n",
+    "regions.bed": "ctgA\t0\t100\nctgA\t200\t300\n",
+    "genes.gtf": ('ctgA\tt\ttranscript\t51\t400\t.\t+\t.\tgene_id "G1"; gene_name "KRAS"; transcript_id "T1";\n'
+                  'ctgA\tt\tCDS\t61\t120\t.\t+\t0\tgene_id "G1"; gene_name "KRAS"; transcript_id "T1";\n'),
+    "m.maf": ("Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\tVariant_Classification"
+              "\tTumor_Sample_Barcode\nKRAS\t1\t100\tA\tT\tMissense_Mutation\tS1\n"),
+    "v.vcf": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nctgA\t10\t.\tA\tT\t50\tPASS\t.\n",
+    "labels.tsv": "gene\tlabel\nTP53\t1\nACTB\t0\n",
+    "table.tsv": "sample\tnonsynonymous\nS1\t3\n",
+}
+
+
+def _readers():
+    from oncorisk.config import load_samples
+    from oncorisk.impact.annotation import load_annotation
+    from oncorisk.impact.inputs import VariantTable, read_maf, read_vcf
+    from oncorisk.io.intervals import read_bed
+    from oncorisk.io.tables import read_table
+    from oncorisk.pathways.genesets import load_gmt
+    from oncorisk.pathways.network import load_edge_list
+    from oncorisk.pathways.run import load_impact_matrix, load_labels
+
+    return {
+        "s.tsv": lambda p: load_samples(p, "germline", check_files=False),
+        "sets.gmt": load_gmt,
+        "net.tsv": load_edge_list,
+        "regions.bed": read_bed,
+        "genes.gtf": load_annotation,
+        "m.maf": lambda p: read_maf(p, VariantTable()),
+        "v.vcf": lambda p: read_vcf(str(p), VariantTable()),
+        "labels.tsv": lambda p: load_labels(str(p), {"TP53", "ACTB"}),
+        "table.tsv": read_table,
+        "matrix.parquet": load_impact_matrix,
+    }
+
+
+def _parse_bytes(name: str, data: bytes):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / name
+        path.write_bytes(data)
+        try:
+            _readers()[name](path)
+        except UserError as exc:
+            assert "\n" not in str(exc)
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, mtime=0)
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(VALID_TEXTS)), st.binary(max_size=64), st.integers(0, 400), st.booleans())
+def test_readers_take_random_bytes_and_truncations(name, noise, cut, compress):
+    """Random bytes, a valid file cut short, a valid file with noise appended, each plain or gzipped (a gzipped
+    file cut short is a truncated gzip stream): parsed or one line, never a traceback."""
+    valid = VALID_TEXTS[name].encode()
+    _parse_bytes(name, noise)
+    for data in (valid[:cut], valid + noise, noise + valid):
+        _parse_bytes(name, _gzip(data) if compress else data)
+    _parse_bytes(name, _gzip(valid)[:cut])
+
+
+@SETTINGS
+@given(st.binary(max_size=200), st.integers(0, 4000))
+def test_parquet_reader_takes_corrupt_and_truncated_files(noise, cut):
+    import io
+
+    import pandas as pd
+
+    buf = io.BytesIO()
+    pd.DataFrame({"gene": ["TP53", "KRAS"], "S1": [1.0, 0.0]}).to_parquet(buf, index=False)
+    valid = buf.getvalue()
+    for data in (noise, valid[:cut], b"PAR1" + noise):
+        _parse_bytes("matrix.parquet", data)
+
+
+@SETTINGS
+@given(st.binary(max_size=300), st.sampled_from([".npy", ".pt", ".h5", ".csv", ".parquet"]))
+def test_embedding_reader_takes_random_bytes(noise, suffix):
+    from oncorisk.fusion.inputs import load_embedding
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"e{suffix}"
+        path.write_bytes(noise)
+        try:
+            load_embedding(path)
+        except UserError as exc:
+            assert "\n" not in str(exc)

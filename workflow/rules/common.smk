@@ -170,7 +170,9 @@ def caller_model():
 
 def call_options(wildcards):
     """Command-line options of `oncorisk call` for one tensors chunk."""
-    pon = f" --pon {shlex.quote(config['call']['pon'])}" if config["call"]["pon"] else ""
+    pon = (
+        f" --pon {shlex.quote(config['call']['pon'])}" if config["call"]["pon"] else ""
+    )
     return (
         f"--model {caller_model()} --min-qual {config['call']['min_qual']} "
         f"--sample-name {wildcards.sample} --device {config['device']}{pon}"
@@ -218,7 +220,10 @@ def train_sets():
 
 def train_set_options(wildcards):
     s = train_sets()[wildcards.tset]
-    opts = [f"--bam {shlex.quote(s['bam'])}", f"--truth-vcf {shlex.quote(s['truth_vcf'])}"]
+    opts = [
+        f"--bam {shlex.quote(s['bam'])}",
+        f"--truth-vcf {shlex.quote(s['truth_vcf'])}",
+    ]
     for key in (
         "normal_bam",
         "germline_truth_vcf",
@@ -266,7 +271,9 @@ def impact_sheet():
 def simulate_settings():
     """simulate.* keys of the config as --set KEY=VALUE arguments (enabled is the workflow's switch)."""
     return " ".join(
-        "--set " + shlex.quote(f"{key}={json.dumps(value, separators=(',', ':'))}")
+        "--set {}".format(
+            shlex.quote("{}={}".format(key, json.dumps(value, separators=(",", ":"))))
+        )
         for key, value in config["simulate"].items()
         if key != "enabled"
     )

@@ -63,8 +63,9 @@ def run_call(opts: CallOptions) -> dict:
         to = opts.tensor_opts
         mode = to.mode
         check_layout(minfo, layout_info(mode), str(model_dir), f"the {mode} tensors of {to.bam}")
-        sample = opts.sample or bam_sample_name(to.bam)
-        normal = opts.normal_sample or (bam_sample_name(to.normal_bam) if to.normal_bam else None)
+        sample = opts.sample if opts.sample is not None else bam_sample_name(to.bam)
+        normal = opts.normal_sample if opts.normal_sample is not None else (
+            bam_sample_name(to.normal_bam) if to.normal_bam else None)
         chunks = ((s, t) for s, t, _ in iter_chunks(to))
     else:
         if not opts.tensors:
@@ -75,17 +76,18 @@ def run_call(opts: CallOptions) -> dict:
             check_layout(minfo, info, str(model_dir), folder)
             infos.append(info)
         inputs = infos[0]["inputs"]
-        sample = opts.sample or bam_sample_name(inputs["bam"])
-        normal = opts.normal_sample or (bam_sample_name(inputs["normal_bam"]) if inputs.get("normal_bam") else None)
+        sample = opts.sample if opts.sample is not None else bam_sample_name(inputs["bam"])
+        normal = opts.normal_sample if opts.normal_sample is not None else (
+            bam_sample_name(inputs["normal_bam"]) if inputs.get("normal_bam") else None)
         chunks = (load_tensors(f)[:2] for f in opts.tensors)
     fasta = open_reference(opts.ref)
     contigs = list(zip(fasta.references, fasta.lengths))
     if somatic and (normal is None or normal == sample):
         normal = f"{sample}.normal"  # the two columns need distinct names
     samples = [normal, sample] if somatic else [sample]
-    check_vcf_names([(sample, "--sample-name" if opts.sample else "the BAM's SM tag (or file name)"),
-                     (normal, "--normal-sample-name" if opts.normal_sample else "the normal BAM's SM tag (or file name)")]
-                    if somatic else [(sample, "--sample-name" if opts.sample else "the BAM's SM tag (or file name)")],
+    check_vcf_names([(sample, "--sample-name" if opts.sample is not None else "the BAM's SM tag (or file name)"),
+                     (normal, "--normal-sample-name" if opts.normal_sample is not None else "the normal BAM's SM tag (or file name)")]
+                    if somatic else [(sample, "--sample-name" if opts.sample is not None else "the BAM's SM tag (or file name)")],
                     fasta.references, opts.ref)
     pon = None
     extra = []

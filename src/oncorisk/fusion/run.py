@@ -92,10 +92,11 @@ def _figures(out: Path, y, oof: dict, threshold: float, metrics: dict) -> None:
     fig.tight_layout()
     fig.savefig(out / "roc.png", dpi=120)
     plt.close(fig)
-    prob = 1 / (1 + np.exp(-oof["fused"]))
+    main = "fused" if "fused" in oof else "genomic"  # a cohort without images has no fused model
+    prob = 1 / (1 + np.exp(-oof[main]))
     frac, mean_pred = calibration_curve(y, prob, n_bins=8, strategy="quantile")
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot(mean_pred, frac, "o-", color="#c0392b", label="fused")
+    ax.plot(mean_pred, frac, "o-", color="#c0392b", label=main)
     ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed fraction positive")
@@ -104,7 +105,7 @@ def _figures(out: Path, y, oof: dict, threshold: float, metrics: dict) -> None:
     fig.tight_layout()
     fig.savefig(out / "calibration.png", dpi=120)
     plt.close(fig)
-    cm = confusion_matrix(y, (oof["fused"] >= threshold).astype(int), labels=[0, 1])
+    cm = confusion_matrix(y, (oof[main] >= threshold).astype(int), labels=[0, 1])
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(cm, cmap="Blues")
     for (r, c), v in np.ndenumerate(cm):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -292,8 +293,9 @@ def read_vcf_fast(path: Path, name: str | None, table: VariantTable, include_fil
         df = pd.read_csv(path, sep="\t", header=None, names=names, skiprows=n_header, dtype=str, na_filter=False,
                          quoting=3, compression="gzip" if _is_gzip(path) else None, engine="c",
                          usecols=[c for c in names if c not in ("ID", "INFO")])
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise UserError(f"{path}: not a valid VCF body ({str(exc).splitlines()[0]}): check the file") from None
+    except (pd.errors.ParserError, ValueError, EOFError, OSError, zlib.error) as exc:
+        raise UserError(f"{path}: not a valid VCF body ({(str(exc).splitlines() or [type(exc).__name__])[0]}): "
+                        f"check the file (a truncated gzip stream is re-made with bgzip)") from None
     if not include_filtered:
         df = df[df["FILTER"].isin(["PASS", ".", ""])]
     bad_pos = ~df["POS"].str.isdigit()

@@ -21,11 +21,12 @@ def read_bed(path: str | Path) -> dict[str, list[tuple[int, int]]]:
     """Merged intervals of a BED file by contig (header, track and browser lines skipped)."""
     from oncorisk.errors import UserError
 
+    from oncorisk.io.text import read_text
+
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: BED file not found: give an existing BED (chrom, start, end; tab-separated)")
+    text = read_text(path, "a BED file (chrom, start, end; tab-separated)")
     by: dict[str, list[tuple[int, int]]] = {}
-    for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith(("#", "track", "browser")):
             continue
         f = line.split("\t")
