@@ -28,6 +28,7 @@ include: "workflow/rules/call.smk"
 include: "workflow/rules/impact.smk"
 include: "workflow/rules/pathways.smk"
 include: "workflow/rules/fusion.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

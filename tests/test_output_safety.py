@@ -178,3 +178,10 @@ def test_atomic_dir_modes(tmp_path):
             (tmp / "c.tsv").write_text("3\n")
             raise RuntimeError("stage failed")
     assert _digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_option_values_that_are_not_paths_are_not_taken_for_inputs(tmp_path):
+    """run-info's --config-json (a long JSON text) is not a path: checking it as one must not fail."""
+    config = json.dumps({"cohort": "x", "long": "y" * 5000})
+    assert main(["run-info", "--config-json", config, "--out", str(tmp_path / "run_info.json")]) == 0
+    assert json.loads((tmp_path / "run_info.json").read_text())["config"]["cohort"] == "x"

@@ -335,6 +335,16 @@ def cmd_run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_summary(args: argparse.Namespace) -> int:
+    from oncorisk.summary import write_report_summary
+
+    if not Path(args.results).is_dir():
+        raise UserError(f"--results {args.results}: not a folder: give a run's results/<cohort> folder")
+    texts = write_report_summary(args.results, args.out, args.force)
+    log.info("report-summary: %d lines of headline -> %s", texts["summary.rst"].count("\n") + 1, args.out)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from oncorisk.caller.evaluate import evaluate, write_metrics
 
@@ -360,7 +370,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 # subcommands that write an output folder (the output rule of io.atomic), and the folder each writes
-FOLDER_OUTPUTS = {"simulate", "impact", "pathways", "fusion", "tensors", "train-caller"}
+FOLDER_OUTPUTS = {"simulate", "impact", "pathways", "fusion", "tensors", "train-caller", "report-summary"}
 OUTPUT_ARGS = ("out", "truth_out", "normal_out")  # every option naming something we write
 
 
@@ -384,7 +394,8 @@ def input_paths(args: argparse.Namespace) -> list[str]:
             continue
         for v in value if isinstance(value, list) else [value]:
             if isinstance(v, str) and v:
-                out.append(v.split("=", 1)[1] if "=" in v and not os.path.exists(v) else v)
+                if len(v) < 4096 and "\n" not in v and not v.lstrip().startswith(("{", "[")):
+                    out.append(v.split("=", 1)[1] if "=" in v and not os.path.exists(v) else v)
     sheet = getattr(args, "samples", None)
     if isinstance(sheet, str) and os.path.isfile(sheet):
         from oncorisk.config import PATH_COLUMNS, load_samples
@@ -635,6 +646,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="caller model used (name or folder)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_run_info)
+
+    p = sub.add_parser("report-summary", help="headline numbers of a run as rst, for snakemake --report's front page")
+    p.add_argument("--results", required=True, help="the run's results/<cohort> folder")
+    p.add_argument("--out", required=True, help="output folder: summary.rst and caption snippets")
+    add_force_option(p)
+    p.set_defaults(func=cmd_report_summary)
 
     p = sub.add_parser("evaluate", help="precision / recall / F1 of a VCF against a truth VCF, SNVs and indels apart")
     p.add_argument("--truth", required=True)

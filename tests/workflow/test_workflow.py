@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -77,6 +78,7 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     assert report.returncode == 0, report.stderr[-2000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "roc.png" in html and "top_pathways.png" in html and "tmb.png" in html
+    check_report_headline(html, tmp_path / "results" / "mini")
     info = json.loads((tmp_path / "results" / "mini" / "run_info.json").read_text())
     assert info["seed"] == 3 and info["config"]["cohort"] == "mini" and info["packages"]["torch"]
     assert info["caller_model"]["name"].startswith("somatic-illumina") and "P0001.tumor_bam" in info["inputs"]
@@ -122,6 +124,32 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     leftovers = [k for k in third if ".tmp" in k]
     assert leftovers == []
     assert third == first
+
+
+def check_report_headline(html: str, results) -> None:
+    """The report's front page leads with the run's numbers, read from its own result files."""
+    import re
+
+    import pandas as pd
+
+    desc = json.loads(re.search(r'var workflow_desc = ("(?:[^"\\]|\\.)*");', html).group(1))
+    ranking = pd.read_csv(results / "pathways" / "pathway_ranking.tsv", sep="\t")
+    for r in ranking.head(2).itertuples():  # the top two pathways with their q
+        q = f"{r.q:.2g}" if r.q >= 0.001 else f"{r.q:.1e}"
+        assert f"<strong>{r.pathway}</strong>: q = {q}" in desc, (r.pathway, q)
+    metrics = json.loads((results / "fusion" / "metrics.json").read_text())
+    for model in ("fused", "genomic", "imaging"):  # AUCs with their CIs
+        auc = metrics[model]["roc_auc"]
+        assert f"<strong>{auc['value']:.3f}</strong> [{auc['ci'][0]:.3f}, {auc['ci'][1]:.3f}]" in desc, model
+    tmb = pd.read_csv(results / "impact" / "tmb.tsv", sep="\t")["tmb"]
+    assert f"range {tmb.min():.2f} to {tmb.max():.2f} mutations/Mb" in desc
+    n_pass = sum(1 for line in gzip.open(results / "calls" / "P0001.vcf.gz", "rt")
+                 if not line.startswith("#") and line.split("\t")[6] == "PASS")
+    cells = re.findall(r"<td>([^<]*)</td>", desc[desc.index("Calls per sample"):])
+    assert cells[0] == "P0001" and int(cells[1]) + int(cells[2]) == n_pass, cells[:5]
+    calls = json.loads((results / "calls" / "P0001.metrics.json").read_text())["SNV"]
+    assert cells[3] == f"{calls['precision']:.3f} / {calls['recall']:.3f} / {calls['f1']:.3f}"
+    assert "ROC AUC fused (genomic + imaging)" in html and "Here: median" in html  # captions carry numbers
 
 
 def checksums(root) -> dict[str, str]:

@@ -84,6 +84,7 @@ def final_outputs():
         f"{RESULTS}/fusion/risk.tsv",
     ]
     outputs.append(f"{RESULTS}/run_info.json")
+    outputs.append(f"{RESULTS}/report/summary.rst")
     outputs += [f"{RESULTS}/calls/{s}.vcf.gz" for s in BAM_SAMPLES]
     outputs += [
         f"{RESULTS}/calls/{s}.metrics.json" for s in BAM_SAMPLES if call_truth(s)
@@ -91,6 +92,18 @@ def final_outputs():
     if SIMULATE:
         outputs.append(f"{SIM_DIR}/manifest.json")
     return outputs
+
+
+def summary_inputs():
+    """The result files the report's headline reads (calls and their metrics only where BAM samples exist)."""
+    files = [
+        f"{RESULTS}/fusion/metrics.json",
+        f"{RESULTS}/pathways/pathway_ranking.tsv",
+        f"{RESULTS}/impact/tmb.tsv",
+    ]
+    files += [f"{RESULTS}/calls/{s}.vcf.gz" for s in BAM_SAMPLES]
+    files += [f"{RESULTS}/calls/{s}.metrics.json" for s in BAM_SAMPLES if call_truth(s)]
+    return files
 
 
 def tensor_chunks():

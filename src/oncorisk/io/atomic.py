@@ -113,8 +113,11 @@ def check_inputs_outside(out: str | os.PathLike, inputs: Iterable[str | os.PathL
     for p in inputs:
         if not p:
             continue
-        q = Path(p).resolve()
-        if not q.exists():
+        try:
+            q = Path(p).resolve()
+            if not q.exists():
+                continue
+        except (OSError, ValueError):  # not a path at all (a JSON option, a name too long for the system)
             continue
         if q == final or (is_folder and final in q.parents):
             where = "is" if q == final else "holds"
