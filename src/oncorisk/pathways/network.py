@@ -71,6 +71,17 @@ def _finish(edges: list[tuple[str, str, float]], source: str) -> Network:
     return Network(g, genes, {x: i for i, x in enumerate(genes)}, report)
 
 
+def _weight(text: str, path, line: int) -> float:
+    """An edge weight: a positive finite number, else one line naming the file, line and value."""
+    try:
+        w = float(text)
+    except ValueError:
+        raise input_error(path, f"line {line}, column 3 (weight)", text, "a number") from None
+    if not np.isfinite(w) or w <= 0:
+        raise input_error(path, f"line {line}, column 3 (weight)", text, "a positive finite number")
+    return w
+
+
 def load_edge_list(path: str | Path) -> Network:
     """TSV with gene_a, gene_b and an optional weight (header optional, '#' comments allowed)."""
     path = Path(path)
@@ -86,14 +97,7 @@ def load_edge_list(path: str | Path) -> Network:
                 raise input_error(path, f"line {n}", line.strip(), "two tab-separated gene names, then an optional weight")
             if f[0].lower() in ("gene_a", "gene1", "node1", "source", "protein1"):
                 continue
-            w = 1.0
-            if len(f) > 2 and f[2] != "":
-                try:
-                    w = float(f[2])
-                except ValueError:
-                    raise input_error(path, f"line {n}, column 3 (weight)", f[2], "a number") from None
-                if not np.isfinite(w) or w <= 0:
-                    raise input_error(path, f"line {n}, column 3 (weight)", f[2], "a positive finite number")
+            w = _weight(f[2], path, n) if len(f) > 2 and f[2] != "" else 1.0
             edges.append((f[0].strip(), f[1].strip(), w))
     return _finish(edges, str(path))
 
@@ -155,13 +159,6 @@ def load_hotnet2(index_file: str | Path, edge_file: str | Path) -> Network:
                 continue
             if f[0] not in names or f[1] not in names:
                 raise input_error(edge_file, f"line {n}", line.strip(), f"indices present in {index_file}")
-            w = 1.0
-            if len(f) > 2:
-                try:
-                    w = float(f[2])
-                except ValueError:
-                    raise input_error(edge_file, f"line {n}, column 3 (weight)", f[2], "a number") from None
-                if not np.isfinite(w) or w <= 0:
-                    raise input_error(edge_file, f"line {n}, column 3 (weight)", f[2], "a positive finite number")
+            w = _weight(f[2], edge_file, n) if len(f) > 2 else 1.0
             edges.append((names[f[0]], names[f[1]], w))
     return _finish(edges, str(edge_file))
