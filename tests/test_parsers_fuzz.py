@@ -77,7 +77,7 @@ def test_region_strings(items):
 
     import pysam
 
-    from oncorisk.tensors.run import parse_regions
+    from oncorisk.genome.regions import parse_regions
 
     fasta = pysam.FastaFile(str(FIXTURES / "tiny.fa")) if Path(str(FIXTURES / "tiny.fa") + ".fai").exists() else None
     if fasta is None:

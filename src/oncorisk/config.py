@@ -308,10 +308,14 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
     return samples
 
 
+def patient_ids(n: int) -> list[str]:
+    """Patient ids P0001, P0002, ... (zero-padded to at least 4 digits): the demo cohort's numbering."""
+    width = max(4, len(str(n)))
+    return [f"P{i + 1:0{width}d}" for i in range(n)]
+
+
 def patient_split(patients: int, bam_patients: int) -> tuple[list[str], list[str]]:
     """Ids of the simulated patients that come as BAMs and as VCFs (the simulator's own numbering)."""
-    from oncorisk.simulate.cohort import patient_ids
-
     ids = patient_ids(patients)
     return ids[:bam_patients], ids[bam_patients:]
 
@@ -325,16 +329,3 @@ def ensure_fasta_index(fasta: str | os.PathLike) -> Path:
     from oncorisk.genome.fasta import fasta_index_paths
 
     return fasta_index_paths(fasta)[0]
-    if not os.access(fasta.parent, os.W_OK):
-        raise UserError(f"{fasta}: no .fai index and its folder is not writable: run 'samtools faidx {fasta}'")
-    import pysam
-
-    log.info("indexing %s (no .fai found)", fasta)
-    try:
-        pysam.faidx(str(fasta))
-    except pysam.SamtoolsError as exc:
-        raise UserError(
-            f"{fasta}: cannot index the reference ({str(exc).strip().splitlines()[-1]}): "
-            f"if it is gzipped, recompress it with 'bgzip', then run 'samtools faidx {fasta}'"
-        ) from None
-    return fai

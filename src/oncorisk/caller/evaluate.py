@@ -98,7 +98,7 @@ def kind_of(key) -> str:
 def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sample: str | None = None,
              query_sample: str | None = None, somatic: bool = False, pass_only: bool = True,
              min_vaf: float | None = None) -> dict:
-    from oncorisk.tensors.run import open_reference
+    from oncorisk.genome.fasta import open_reference
 
     fasta = open_reference(ref)
     t = read_alleles(truth, fasta, truth_sample, False, "truth", somatic)

@@ -19,7 +19,7 @@ from oncorisk import __version__
 from oncorisk.errors import UserError
 from oncorisk.io.atomic import write_bgzip_vcf
 from oncorisk.tensors.labels import genotype_class, normalise_allele, open_vcf
-from oncorisk.tensors.run import open_reference
+from oncorisk.genome.fasta import open_reference
 
 PON_FILTER = '##FILTER=<ID=PON,Description="The allele is in the panel of normals">'
 PON_INFO = '##INFO=<ID=PON,Number=1,Type=Integer,Description="Normal samples of the panel carrying the allele">'

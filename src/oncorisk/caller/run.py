@@ -22,7 +22,8 @@ from oncorisk.caller.vcf import check_vcf_names, format_records, vcf_header, wri
 from oncorisk.errors import UserError
 from oncorisk.repro import pick_device
 from oncorisk.tensors.layout import layout_info
-from oncorisk.tensors.run import TensorOptions, iter_chunks, load_tensors, open_reference
+from oncorisk.genome.fasta import open_reference
+from oncorisk.tensors.run import TensorOptions, iter_chunks, load_tensors
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,10 @@ import numpy as np
 import pysam
 
 from oncorisk.errors import UserError
-from oncorisk.simulate.variants import write_vcf as write_truth_vcf
+from oncorisk.genome.vcf import write_vcf as write_truth_vcf
 from oncorisk.tensors.pileup import BASE_CODE, ReadFilter, open_alignment, pileup_region
-from oncorisk.tensors.run import open_reference, parse_regions
+from oncorisk.genome.fasta import open_reference
+from oncorisk.genome.regions import parse_regions
 
 log = logging.getLogger(__name__)
 CLIP_FLANK = 10

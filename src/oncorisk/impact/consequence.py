@@ -17,7 +17,7 @@ import numpy as np
 
 from oncorisk.impact.annotation import Annotation
 from oncorisk.impact.terms import AA3, RANK
-from oncorisk.simulate.sequence import GENETIC_CODE, revcomp_str
+from oncorisk.genome.codes import BASE_CODE, COMPLEMENT_TABLE, GENETIC_CODE, revcomp_str
 
 FLANK = 5000
 SPLICE_EXON = 3
@@ -176,12 +176,8 @@ def _simple(var, tx, term: str) -> EffectTable:
 
 _AA_OF_CODE = np.frombuffer("".join(GENETIC_CODE[a + b + c] for a in "ACGT" for b in "ACGT" for c in "ACGT").encode(),
                             dtype=np.uint8)
-_BASE_CODE = np.full(256, 4, dtype=np.int64)
-for _i, _b in enumerate(b"ACGT"):
-    _BASE_CODE[_b] = _i
-_COMP = np.zeros(256, dtype=np.uint8)
-for _a, _b in zip(b"ACGTN", b"TGCAN"):
-    _COMP[_a] = _b
+_BASE_CODE = BASE_CODE.astype(np.int64)
+_COMP = COMPLEMENT_TABLE
 
 
 class Annotator:

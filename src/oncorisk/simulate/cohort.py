@@ -23,7 +23,7 @@ import numpy as np
 import pysam
 
 from oncorisk import __version__
-from oncorisk.config import default_config
+from oncorisk.config import default_config, patient_ids
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.intervals import sha256
 from oncorisk.simulate.genome import GeneModel, build_genome, gtf_lines, load_catalogue, panel_intervals, write_fasta
@@ -77,12 +77,6 @@ class SimulationConfig:
         fields = {k: v for k, v in {**default_config()["simulate"], **simulate}.items() if k != "enabled"}
         fields["purity"] = tuple(fields["purity"])
         return cls(seed=seed, **fields)
-
-
-def patient_ids(n: int) -> list[str]:
-    """Patient ids P0001, P0002, ... (zero-padded to at least 4 digits)."""
-    width = max(4, len(str(n)))
-    return [f"P{i + 1:0{width}d}" for i in range(n)]
 
 
 def _gene_at(models: list[GeneModel], contig: str, pos: int) -> str:

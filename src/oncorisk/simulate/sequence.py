@@ -1,42 +1,19 @@
-"""Small sequence helpers shared by the simulator (codes, reverse complement, codon table, runs)."""
+"""Sequence helpers of the simulator: run-length tables, and the genome tables (oncorisk.genome.codes)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
-_COMP = np.zeros(256, dtype=np.uint8)
-for _a, _b in zip(b"ACGTN", b"TGCAN"):
-    _COMP[_a] = _b
-COMPLEMENT_TABLE = _COMP
-
-_CODE = np.full(256, 4, dtype=np.int8)
-for _i, _b in enumerate(b"ACGT"):
-    _CODE[_b] = _i
-BASE_CODE = _CODE  # ASCII -> 0..3 (A, C, G, T), 4 for anything else
-
-GENETIC_CODE = {
-    "TTT": "F", "TTC": "F", "TTA": "L", "TTG": "L", "CTT": "L", "CTC": "L", "CTA": "L", "CTG": "L",
-    "ATT": "I", "ATC": "I", "ATA": "I", "ATG": "M", "GTT": "V", "GTC": "V", "GTA": "V", "GTG": "V",
-    "TCT": "S", "TCC": "S", "TCA": "S", "TCG": "S", "CCT": "P", "CCC": "P", "CCA": "P", "CCG": "P",
-    "ACT": "T", "ACC": "T", "ACA": "T", "ACG": "T", "GCT": "A", "GCC": "A", "GCA": "A", "GCG": "A",
-    "TAT": "Y", "TAC": "Y", "TAA": "*", "TAG": "*", "CAT": "H", "CAC": "H", "CAA": "Q", "CAG": "Q",
-    "AAT": "N", "AAC": "N", "AAA": "K", "AAG": "K", "GAT": "D", "GAC": "D", "GAA": "E", "GAG": "E",
-    "TGT": "C", "TGC": "C", "TGA": "*", "TGG": "W", "CGT": "R", "CGC": "R", "CGA": "R", "CGG": "R",
-    "AGT": "S", "AGC": "S", "AGA": "R", "AGG": "R", "GGT": "G", "GGC": "G", "GGA": "G", "GGG": "G",
-}
-STOP_CODONS = ("TAA", "TAG", "TGA")
-SENSE_CODONS = tuple(sorted(c for c, aa in GENETIC_CODE.items() if aa != "*"))
-
-
-def revcomp(seq: np.ndarray) -> np.ndarray:
-    """Reverse complement of an ASCII uint8 array."""
-    return COMPLEMENT_TABLE[seq[::-1]]
-
-
-def revcomp_str(seq: str) -> str:
-    """Reverse complement of a string."""
-    return revcomp(np.frombuffer(seq.encode(), dtype=np.uint8)).tobytes().decode()
+from oncorisk.genome.codes import (  # noqa: F401 - the simulator's names for the one set of tables
+    BASE_CODE,
+    BASES,
+    COMPLEMENT_TABLE,
+    GENETIC_CODE,
+    SENSE_CODONS,
+    STOP_CODONS,
+    revcomp,
+    revcomp_str,
+)
 
 
 def run_table(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,12 +7,10 @@ left-aligned, so that the reads and the truth agree with what aligners and ``bcf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from oncorisk import __version__
-from oncorisk.io.atomic import write_bgzip_vcf
+from oncorisk.genome.vcf import write_vcf  # noqa: F401 - the simulator's truth and call files
 from oncorisk.simulate.genome import GeneModel, Hotspot
 from oncorisk.simulate.sequence import GENETIC_CODE, STOP_CODONS
 
@@ -198,21 +196,6 @@ def truncating_variant(rng: np.random.Generator, seq: np.ndarray, gene: GeneMode
     if v.pos + 1 not in cds or v.end - 1 not in cds:  # stay inside one coding exon after left-alignment
         return None
     return Variant(v.contig, v.pos, v.ref, v.alt, gene=gene.name, protein_change=f"p.{GENETIC_CODE[gene.codons[k - 1]]}{k}fs")
-
-
-def write_vcf(path: Path, contigs: dict[str, int], sample_columns: list[str], records: list[str],
-              info_lines: list[str], format_lines: list[str], seed: int) -> None:
-    """Write a VCF 4.2 as bgzip + tabix index, atomically (sorted records given as text lines)."""
-    header = [
-        "##fileformat=VCFv4.2",
-        f"##source=oncorisk-simulate-{__version__}",
-        f"##oncorisk_simulate_seed={seed}",
-        *[f"##contig=<ID={c},length={n}>" for c, n in contigs.items()],
-        *info_lines,
-        *format_lines,
-        "#" + "\t".join(["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *sample_columns]),
-    ]
-    write_bgzip_vcf(path, "\n".join(header) + "\n", records)
 
 
 GERMLINE_INFO = ['##INFO=<ID=AF_POP,Number=A,Type=Float,Description="Population allele frequency in the simulator">']

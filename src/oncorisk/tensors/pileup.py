@@ -25,6 +25,7 @@ import numpy as np
 import pysam
 
 from oncorisk.errors import UserError
+from oncorisk.genome.codes import BASE_CODE
 from oncorisk.tensors.layout import COUNT_FIELDS
 
 FLAG_NAMES = {"unmapped": 0x4, "secondary": 0x100, "qcfail": 0x200, "duplicate": 0x400, "supplementary": 0x800}
@@ -32,10 +33,6 @@ DEFAULT_EXCLUDE = sum(FLAG_NAMES.values())
 PAD = 150  # bases fetched beyond the region: indels anchored near its ends, left-alignment
 DOWNSAMPLE_BIN = 100
 
-BASE_CODE = np.full(256, 4, dtype=np.int8)
-for _i, _b in enumerate(b"ACGT"):
-    BASE_CODE[_b] = _i
-    BASE_CODE[_b + 32] = _i
 NF = len(COUNT_FIELDS)
 F_INS, F_DEL, F_DELBASE, F_CLIP = (COUNT_FIELDS.index(k) for k in ("ins", "del", "delbase", "clip"))
 _M, _I, _D, _N, _S, _EQ, _X = 0, 1, 2, 3, 4, 7, 8

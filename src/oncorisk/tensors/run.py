@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,9 +25,9 @@ import pysam
 
 from oncorisk import __version__
 from oncorisk.errors import UserError
-from oncorisk.genome.fasta import open_reference  # noqa: F401 - re-exported for the caller's modules
+from oncorisk.genome.fasta import open_reference
+from oncorisk.genome.regions import parse_regions
 from oncorisk.io.atomic import atomic_dir
-from oncorisk.io.intervals import merge_intervals
 from oncorisk.tensors import labels as lab
 from oncorisk.tensors.candidates import GERMLINE, SITE_COLUMNS, SOMATIC, Thresholds, allele_counts, find_candidates
 from oncorisk.tensors.encode import encode_sites
@@ -38,7 +37,6 @@ from oncorisk.tensors.pileup import ReadFilter, open_alignment, pileup_region
 
 log = logging.getLogger(__name__)
 GLUE = 1000  # region intervals closer than this are read as one chunk
-REGION_RE = re.compile(r"^(?P<contig>[^:]+)(?::(?P<start>\d[\d,]*)-(?P<end>\d[\d,]*))?$")
 
 
 @dataclass
@@ -82,41 +80,6 @@ def check_contigs(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, r
                         f"the reads were aligned to")
 
 
-def parse_regions(items: list[str] | None, fasta: pysam.FastaFile) -> list[tuple[str, int, int]]:
-    """Regions (BED files, CONTIG, CONTIG:START-END) as sorted, merged 0-based half-open intervals."""
-    lengths = dict(zip(fasta.references, fasta.lengths))
-    raw: list[tuple[str, int, int]] = []
-    if not items:
-        raw = [(c, 0, n) for c, n in lengths.items()]
-    for item in items or []:
-        if Path(item).is_file():
-            from oncorisk.io.intervals import read_bed
-
-            for contig, ivs in read_bed(item).items():
-                if contig not in lengths:
-                    raise UserError(f"{item}: contig {contig!r} is not in the reference: use the reference's "
-                                    f"names ({', '.join(list(lengths)[:4])}...)")
-                raw += [(contig, a, min(b, lengths[contig])) for a, b in ivs]
-            continue
-        m = REGION_RE.match(item.strip())
-        if not m or m["contig"] not in lengths:
-            raise UserError(f"--regions: bad value {item!r}: give a BED file, or CONTIG or CONTIG:START-END with a "
-                            f"contig of the reference ({', '.join(list(lengths)[:4])}...)")
-        c = m["contig"]
-        if m["start"] is None:
-            raw.append((c, 0, lengths[c]))
-        else:
-            s, e = int(m["start"].replace(",", "")), int(m["end"].replace(",", ""))
-            if s < 1 or e < s:
-                raise UserError(f"--regions: bad value {item!r}: START must be >= 1 and END >= START (1-based, inclusive)")
-            raw.append((c, s - 1, min(e, lengths[c])))
-    order = {c: i for i, c in enumerate(lengths)}
-    out = []
-    for c in sorted({r[0] for r in raw}, key=order.get):
-        out += [(c, a, b) for a, b in merge_intervals([(a, b) for cc, a, b in raw if cc == c]) if b > a]
-    return out
-
-
 def split_chunks(regions: list[tuple[str, int, int]], chunk_size: int, index: int = 0,
                  count: int = 1) -> list[tuple[str, int, int, list[tuple[int, int]]]]:
     """Share ``index`` of ``count`` near-equal shares of the regions (in bases), as chunks.
@@ -148,7 +111,7 @@ def split_chunks(regions: list[tuple[str, int, int]], chunk_size: int, index: in
 
 def _chunk_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
     opts, (contig, start, end, intervals) = args
-    fasta = pysam.FastaFile(opts.ref)
+    fasta = open_reference(opts.ref)
     clen = fasta.get_reference_length(contig)
     ctx = (max(0, start - WINDOW), min(clen, end + WINDOW))
     piles = []

@@ -1,0 +1,72 @@
+"""The layering of docs/architecture.md, read from the source: genome and io at the bottom, the stages above,
+the CLI and workflow on top, the simulator beside as a client. A new upward import fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import REPO
+
+SRC = REPO / "src" / "oncorisk"
+STAGES = ("tensors", "caller", "impact", "pathways", "fusion")
+BOTTOM = ("genome", "io")
+
+
+def _imports(path: Path) -> set[str]:
+    """oncorisk modules a file imports (at any depth: imports inside functions count too)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("oncorisk"):
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("oncorisk"))
+    return out
+
+
+def _package(path: Path) -> str:
+    rel = path.relative_to(SRC).with_suffix("")
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def test_no_real_stage_and_no_primitive_imports_the_simulator():
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        if _package(path) in STAGES + BOTTOM + ("config", "errors", "runinfo", "repro", "resources"):
+            bad += [f"{path.relative_to(SRC)} imports {m}" for m in _imports(path) if m.startswith("oncorisk.simulate")]
+    assert bad == [], bad
+
+
+def test_genome_and_io_import_nothing_above_them():
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        if _package(path) in BOTTOM:
+            allowed = ("oncorisk.genome", "oncorisk.io", "oncorisk.errors")
+            bad += [f"{path.relative_to(SRC)} imports {m}" for m in _imports(path)
+                    if not m.startswith(allowed) and m not in ("oncorisk", "oncorisk.__version__")]
+    assert bad == [], bad
+
+
+def package_graph():
+    """Directed graph of imports between oncorisk's packages and top-level modules."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for path in sorted(SRC.rglob("*.py")):
+        a = _package(path)
+        g.add_node(a)
+        for m in _imports(path):
+            parts = m.split(".")
+            if len(parts) > 1 and ((SRC / parts[1]).is_dir() or (SRC / f"{parts[1]}.py").is_file()) and parts[1] != a:
+                g.add_edge(a, parts[1])
+    return g
+
+
+def test_no_import_cycle_between_packages():
+    import networkx as nx
+
+    g = package_graph()
+    assert g.has_edge("impact", "genome") and g.has_edge("cli", "impact")  # the graph is really built
+    cycles = list(nx.simple_cycles(g))
+    assert cycles == [], cycles
