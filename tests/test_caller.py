@@ -174,6 +174,7 @@ def test_checkpoint_records_version_layout_and_training(tmp_path):
         assert info["training"]["sources"] and info["validation"]["f1"] > 0.9 and info["training"]["recipe"]
 
 
+@pytest.mark.slow  # over 10 s: the full suite (CI) runs it; `pytest -m "not slow"` stays fast
 def test_somatic_calls_on_a_simulated_pair(small_cohort, tmp_path):
     out = tmp_path / "s.vcf.gz"
     res = cli("call", "--bam", small_cohort / "bams" / "P0001.tumor.bam", "--normal-bam",
@@ -191,6 +192,7 @@ def test_somatic_calls_on_a_simulated_pair(small_cohort, tmp_path):
     assert germ and all("SOMATIC" not in rec.info for rec in germ)
 
 
+@pytest.mark.slow  # over 10 s: the full suite (CI) runs it; `pytest -m "not slow"` stays fast
 def test_train_caller_writes_a_loadable_checkpoint(small_cohort, tmp_path):
     from oncorisk.caller.checkpoint import load_checkpoint
     from oncorisk.tensors.run import TensorOptions, run_tensors

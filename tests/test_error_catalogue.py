@@ -133,6 +133,7 @@ def _pathways(inp: dict[str, Path], out: Path, *extra) -> subprocess.CompletedPr
                "--permutations", 200, "--folds", 3, "--device", "cpu", *extra, "--out", out)
 
 
+@pytest.mark.slow  # over 10 s: the full suite (CI) runs it; `pytest -m "not slow"` stays fast
 def test_unknown_genes_are_reported_not_fatal(tmp_path):
     """Mutated genes absent from the network and labels naming unknown genes: warned about, the run completes."""
     inp = _pathway_inputs(tmp_path)

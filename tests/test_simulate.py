@@ -33,6 +33,7 @@ def _in_bed(bed: Path):
     return lambda c, p: any(a <= p < b for a, b in by_contig.get(c, []))
 
 
+@pytest.mark.slow  # over 10 s: the full suite (CI) runs it; `pytest -m "not slow"` stays fast
 def test_same_seed_gives_identical_bytes(tmp_path):
     a = simulate(tmp_path / "a", seed=5, patients=4, bam_patients=1, tumor_coverage=8, normal_coverage=4)
     b = simulate(tmp_path / "b", seed=5, patients=4, bam_patients=1, tumor_coverage=8, normal_coverage=4)
