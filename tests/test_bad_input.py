@@ -172,7 +172,7 @@ def test_gmt_in_entrez_ids_without_a_mapping(tmp_path, capsys):
     inp = _pathway_inputs(tmp_path)
     out = tmp_path / "pw"
     line = _refused(capsys, "pathways", "--impact", inp["impact"], "--network", inp["network"], "--gene-sets",
-                    inp["entrez"], "--permutations", 50, "--out", out, out=out)
+                    inp["entrez"], "--permutations", 100, "--out", out, out=out)
     assert "0 of 1 sets" in line and "--gene-set-ids" in line
 
 
@@ -229,6 +229,16 @@ def test_fusion_refuses_pathway_scores_of_other_samples(tmp_path, capsys):
     line = _refused(capsys, "fusion", "--samples", inp["sheet"], "--pathway-scores", inp["scores"], "--out", out,
                     out=out)
     assert "no sample of the sample sheet is in it" in line and "--pathway-scores" in line
+
+
+def test_fusion_refuses_pathway_scores_covering_under_half_the_sheet(tmp_path, capsys):
+    inp = _fusion_inputs(tmp_path, 40)
+    scores = pd.read_parquet(inp["scores"])
+    scores.iloc[:15].to_parquet(inp["scores"])  # 15 of 40 samples
+    out = tmp_path / "fu"
+    line = _refused(capsys, "fusion", "--samples", inp["sheet"], "--pathway-scores", inp["scores"], "--out", out,
+                    out=out)
+    assert "only 15 of the sheet's 40 samples" in line and "at least 50%" in line
 
 
 def test_fusion_cohort_too_small_for_folds_and_inner_validation(tmp_path, capsys):

@@ -89,7 +89,7 @@ def test_call_output_not_named_vcf_gz(bam_and_ref, tmp_path):
 
 def test_command_line_mistakes_are_one_line(tmp_path):
     """argparse's own errors (missing option, bad number, unknown command) in one line that points to --help."""
-    assert_user_error(cli("call", "--bam", "x.bam"), None, "required: --ref, --model, --out", "oncorisk call --help")
+    assert_user_error(cli("call", "--bam", "x.bam"), None, "required: --ref, --out", "oncorisk call --help")
     assert_user_error(cli("pathways", "--permutations", "many"), None, "--permutations", "'many'", "--help")
     assert_user_error(cli("tensor"), None, "invalid choice: 'tensor'", "'oncorisk --help'")
 

@@ -19,6 +19,7 @@ import yaml
 
 from oncorisk import __version__
 from oncorisk.errors import UserError
+from oncorisk.options import add_stage_options, check_stage_options
 
 log = logging.getLogger("oncorisk")
 
@@ -117,6 +118,7 @@ def cmd_fit_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
+    check_stage_options(args, "impact")
     from oncorisk.impact.run import ImpactOptions, run_impact
     from oncorisk.impact.scores import load_weights
 
@@ -128,7 +130,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
         sheet = load_samples(args.samples, mode="germline", check_files=True)
         samples = [s.sample for s in sheet]
         vcfs += [f"{s.sample}={s.vcf}" for s in sheet if s.vcf]
-    weights = load_weights(args.weights, args.hotspots, args.hotspot_weight, args.regions, args.gene_weights,
+    weights = load_weights(args.consequence_weights, args.hotspots, args.hotspot_weight, args.regions, args.gene_weights,
                            args.vaf_scaling, args.confidence_scaling)
     opts = ImpactOptions(out=args.out, vcfs=vcfs, maf=args.maf, gtf=args.gtf, ref=args.ref, samples=samples,
                          transcript_choice=args.transcript_choice, use_existing=args.use_existing_annotation,
@@ -142,6 +144,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
 
 def cmd_pathways(args: argparse.Namespace) -> int:
+    check_stage_options(args, "pathways")
     from oncorisk.pathways.gnn import GnnConfig
     from oncorisk.pathways.run import PathwayOptions, run_pathways
 
@@ -162,6 +165,7 @@ def cmd_pathways(args: argparse.Namespace) -> int:
 
 
 def cmd_fusion(args: argparse.Namespace) -> int:
+    check_stage_options(args, "fusion")
     from oncorisk.fusion.run import FusionOptions, run_fusion
     from oncorisk.fusion.train import TrainConfig
 
@@ -179,31 +183,26 @@ def cmd_fusion(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_read_options(p: argparse.ArgumentParser) -> None:
-    """Read filters, candidate thresholds and chunking, shared by ``tensors`` and ``call``."""
-    from oncorisk.tensors.pileup import ReadFilter
+READ_KEYS = ["min_mapq", "min_base_quality", "max_depth", "keep_duplicates"]
+CANDIDATE_KEYS = ["snv_min_alt", "snv_min_af", "indel_min_alt", "indel_min_af"]
 
-    d = ReadFilter()
+
+def add_read_options(p: argparse.ArgumentParser) -> None:
+    """Read filters, candidate thresholds and chunking, shared by ``tensors`` and ``call`` (config section tensors)."""
     g = p.add_argument_group("reads")
-    g.add_argument("--min-mapq", type=int, default=d.min_mapq, help=f"minimum mapping quality (default {d.min_mapq})")
-    g.add_argument("--min-base-quality", type=int, default=d.min_base_quality,
-                   help=f"minimum base quality (default {d.min_base_quality})")
-    g.add_argument("--keep-duplicates", action="store_true", help="count duplicate-flagged reads")
+    add_stage_options(g, "tensors", READ_KEYS)
     g.add_argument("--keep-secondary", action="store_true", help="count secondary alignments")
     g.add_argument("--keep-supplementary", action="store_true", help="count supplementary alignments")
     g.add_argument("--keep-qcfail", action="store_true", help="count QC-fail reads")
-    g.add_argument("--max-depth", type=int, default=d.max_depth,
-                   help=f"downsample (deterministically, by read name) above this depth; 0: never (default {d.max_depth})")
-    g = p.add_argument_group("candidates (defaults: germline DeepVariant-like; somatic AF 0.03)")
-    g.add_argument("--snv-min-alt", type=int, help="alt-supporting reads for an SNV candidate (default 2)")
-    g.add_argument("--snv-min-af", type=float, help="allele fraction for an SNV candidate (default 0.12; somatic 0.03)")
-    g.add_argument("--indel-min-alt", type=int, help="alt-supporting reads for an indel candidate (default 2)")
-    g.add_argument("--indel-min-af", type=float, help="allele fraction for an indel candidate (default 0.06; somatic 0.03)")
-    g = p.add_argument_group("regions and chunks")
+    add_stage_options(p.add_argument_group("candidates (empty: germline DeepVariant-like; somatic AF 0.03)"),
+                      "tensors", CANDIDATE_KEYS)
+    g = p.add_argument_group("regions and shards")
     g.add_argument("--regions", nargs="+", help="BED files and/or CONTIG[:START-END] (1-based); default: all contigs")
-    g.add_argument("--chunk-size", type=int, default=500_000, help="bases read at once (memory grows with it; default 500,000)")
+    add_stage_options(g, "tensors", ["chunk_size"])
     g.add_argument("--chunk-index", type=int, default=0, help="process share K of --chunk-count (scatter)")
-    g.add_argument("--chunk-count", type=int, default=1, help="number of shares the regions are split into")
+    # standalone, one share; the workflow passes its tensors.chunks (docs/tensors.md)
+    g.add_argument("--chunk-count", type=int, default=1, help="number of shares the regions are split into "
+                   "(the workflow's tensors.chunks; default 1)")
     g.add_argument("--threads", type=int, default=1, help="chunks processed in parallel")
 
 
@@ -214,22 +213,21 @@ def read_options(args: argparse.Namespace, normal: bool):
     from oncorisk.tensors.candidates import GERMLINE, SOMATIC
     from oncorisk.tensors.pileup import FLAG_NAMES, ReadFilter
 
+    check_stage_options(args, "tensors", READ_KEYS + CANDIDATE_KEYS + ["chunk_size"])
+    for key in ("chunk_count", "threads"):
+        if getattr(args, key) < 1:
+            raise UserError(f"--{key.replace('_', '-')}: bad value {getattr(args, key)}: must be >= 1")
     excluded = FLAG_NAMES["unmapped"]
     for name, keep in (("duplicate", args.keep_duplicates), ("secondary", args.keep_secondary),
                        ("supplementary", args.keep_supplementary), ("qcfail", args.keep_qcfail)):
         if not keep:
             excluded |= FLAG_NAMES[name]
-    for key in ("min_mapq", "min_base_quality", "max_depth", "chunk_size", "threads"):
-        if getattr(args, key) < 0:
-            raise UserError(f"--{key.replace('_', '-')}: bad value {getattr(args, key)}: must be >= 0")
     filt = ReadFilter(min_mapq=args.min_mapq, min_base_quality=args.min_base_quality, exclude_flags=excluded,
                       max_depth=args.max_depth)
     th = SOMATIC if normal else GERMLINE
-    for key in ("snv_min_alt", "snv_min_af", "indel_min_alt", "indel_min_af"):
+    for key in CANDIDATE_KEYS:
         v = getattr(args, key)
         if v is not None:
-            if v < 0 or (key.endswith("af") and v > 1):
-                raise UserError(f"--{key.replace('_', '-')}: bad value {v}: use a count >= 0 or a fraction in [0, 1]")
             th = replace(th, **{key: v})
     return filt, th
 
@@ -263,7 +261,15 @@ def cmd_call(args: argparse.Namespace) -> int:
         raise UserError("call: give --bam (and --normal-bam for tumour/normal) or --tensors folders")
     if not args.out.endswith(".vcf.gz"):
         raise UserError(f"--out: bad value {args.out!r}: the VCF is bgzipped and indexed: name it *.vcf.gz")
-    opts = CallOptions(out=args.out, model=args.model, ref=args.ref, tensor_opts=tensor_opts,
+    check_stage_options(args, "call", ["min_qual"])
+    model = args.model
+    if model is None:  # the mode's bundled model: somatic with a normal (or somatic tensors), else germline
+        from oncorisk.caller.defaults import default_model
+        from oncorisk.tensors.run import load_tensors
+
+        somatic = bool(args.normal_bam) if args.bam else load_tensors(args.tensors[0])[2]["mode"] == "somatic"
+        model = default_model("somatic" if somatic else "germline")
+    opts = CallOptions(out=args.out, model=model, ref=args.ref, tensor_opts=tensor_opts,
                        tensors=args.tensors or [], sample=args.sample_name, normal_sample=args.normal_sample_name,
                        min_qual=args.min_qual, device=args.device, batch=args.batch, command=command_line(),
                        pon=args.pon)
@@ -480,24 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--gtf", help="gene annotation, GTF or GFF3 (needed for VCFs)")
     src.add_argument("--ref", help="reference FASTA with .fai (needed for VCFs)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--transcript-choice", choices=["most_severe", "canonical"], default="most_severe",
-                   help="one consequence per gene: the most severe over transcripts, or the canonical transcript's")
-    p.add_argument("--use-existing-annotation", choices=["none", "csq", "ann"], default="none",
-                   help="take consequences from VEP CSQ or SnpEff ANN instead of the GTF")
-    p.add_argument("--chrom-alias", default="auto", help="auto (chr1 <-> 1), none, or a TSV from<TAB>to")
-    p.add_argument("--ref-mismatch", choices=["skip", "fail"], default="skip",
-                   help="variants whose REF differs from the FASTA: report and skip, or fail")
-    p.add_argument("--include-filtered", action="store_true", help="keep records whose FILTER is not PASS")
-    p.add_argument("--callable", help="BED of the callable regions, for TMB (default: the annotation's coding length)")
+    add_stage_options(p, "impact", ["transcript_choice", "use_existing_annotation", "chrom_alias", "ref_mismatch",
+                                    "include_filtered", "callable"])
     p.add_argument("--callable-mb", type=float, help="callable size in Mb, for TMB")
-    wgt = p.add_argument_group("weights f and w")
-    wgt.add_argument("--weights", help="TSV consequence<TAB>weight overriding the default f table")
-    wgt.add_argument("--vaf-scaling", action="store_true", help="scale f by min(1, 2*VAF)")
-    wgt.add_argument("--confidence-scaling", action="store_true", help="scale f by 1 - 10^(-QUAL/10)")
-    wgt.add_argument("--hotspots", help="hotspot table, cancerhotspots.org layout")
-    wgt.add_argument("--hotspot-weight", type=float, default=3.0, help="w of a hotspot hit (default 3)")
-    wgt.add_argument("--regions", help="weighted regions: BED chrom,start,end,weight or TSV gene,start_aa,end_aa,weight")
-    wgt.add_argument("--gene-weights", help="TSV gene<TAB>weight")
+    add_stage_options(p.add_argument_group("weights f and w"), "impact",
+                      ["consequence_weights", "vaf_scaling", "confidence_scaling", "hotspots", "hotspot_weight",
+                       "regions", "gene_weights"], aliases={"consequence_weights": ["--weights"]})
     add_force_option(p)
     p.set_defaults(func=cmd_impact)
 
@@ -513,21 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--string-min-score", type=int, default=700, help="STRING combined score cut-off (default 700)")
     p.add_argument("--hotnet2-index", help="HotNet2 index file (instead of --network)")
     p.add_argument("--hotnet2-edges", help="HotNet2 edge file")
-    p.add_argument("--labels", help="known cancer genes, TSV gene<TAB>label (0/1): trains the GNN by k-fold CV")
-    p.add_argument("--model", choices=["sage", "gcn", "gat"], default="sage", help="GNN layer type (default sage)")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds over labelled genes")
-    p.add_argument("--bagging", type=int, default=4, choices=range(1, 5), metavar="{1..4}",
-                   help="GNNs per fold, one per inner validation split, averaged (default 4)")
+    add_stage_options(p, "pathways")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--gtf", help="annotation, for gene lengths")
     p.add_argument("--callable", help="BED of sequenced regions (the panel): gene length = callable bases in the gene")
-    p.add_argument("--permutations", type=int, default=1000)
     p.add_argument("--min-size", type=int, default=3, help="smallest gene set tested (members in the network)")
-    p.add_argument("--evidence-cap", type=float, default=4.0,
-                   help="a gene's evidence z counts at most this much in its pathways' statistic (default 4)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", required=True, help="output folder")
     add_force_option(p)
@@ -539,19 +523,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pathway-scores", required=True, help="pathway_scores.parquet from the pathways stage")
     p.add_argument("--impact", help="impact_matrix.parquet: selected gene impacts join the genomic features")
     p.add_argument("--gene-scores", help="gene_scores.tsv from pathways: picks the genes with most evidence")
-    p.add_argument("--max-genes", type=int, default=10, help="gene impacts used as features (default 10)")
     p.add_argument("--tmb", help="tmb.tsv from the impact stage")
     p.add_argument("--embeddings", help="one table of all embeddings (sample column + dimensions), instead of the sheet's paths")
     p.add_argument("--variants", help="variants.tsv from impact: traces top-risk patients to their variants")
     p.add_argument("--gene-sets", help="GMT: pathway members, for the traces")
     p.add_argument("--outcome", choices=["auto", "label", "survival"], default="auto",
                    help="auto: the binary label when given, else survival (time/event, Cox)")
-    p.add_argument("--strategy", choices=["gated", "concat", "weighted"], default="gated")
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--threshold", type=float, help="decision threshold on the logit (default: Youden's)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% CIs")
-    p.add_argument("--shap-samples", type=int, default=100, help="samples explained with SHAP (0: none)")
+    add_stage_options(p, "fusion")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--out", required=True)
@@ -582,12 +560,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normal-bam", help="matched normal BAM/CRAM: somatic calling")
     p.add_argument("--tensors", nargs="+", help="instead of --bam: tensors folders (in genome order), as the workflow does")
     p.add_argument("--ref", required=True, help="reference FASTA")
-    p.add_argument("--model", required=True, help="bundled model name (germline-illumina, somatic-illumina) or a folder")
+    add_stage_options(p, "call", ["model", "min_qual", "pon"])
     p.add_argument("--out", required=True, help="output VCF (.vcf.gz; a .tbi index is written beside it)")
     p.add_argument("--sample-name", help="VCF sample name (default: the BAM's SM tag, else its file name)")
     p.add_argument("--normal-sample-name", help="somatic: the normal's name, written as ##normal_sample")
-    p.add_argument("--min-qual", type=float, default=10.0, help="calls below this QUAL are LowQual (default 10)")
-    p.add_argument("--pon", help="panel of normals (oncorisk make-pon): PASS calls of its alleles get FILTER PON")
     p.add_argument("--batch", type=int, default=1024, help="candidates scored at once")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     add_read_options(p)

@@ -65,7 +65,7 @@ def test_demo_on_slurm_equals_a_local_run_and_a_missing_gpu_stops_at_once(slurm,
     local = subprocess.run([*base, "--cores", "2"], cwd=tmp_path, capture_output=True, text=True)
     assert local.returncode == 0, local.stderr[-3000:]
     expected = checksums(tmp_path / "results")
-    for sub in ("results", "logs", "benchmarks", ".snakemake"):
+    for sub in ("results", "logs", ".snakemake"):
         shutil.rmtree(tmp_path / sub)
 
     res = subprocess.run(_slurm_command(base, *NO_GPU), cwd=tmp_path, capture_output=True, text=True)

@@ -49,7 +49,7 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     assert len(validated) == 41 and validated[0].startswith("sample\ttumor_bam\tnormal_bam\tvcf")
     assert validated[1].split("\t")[1] == "simulated/bams/P0001.tumor.bam"
     assert (tmp_path / "logs" / "mini" / "simulate_cohort.log").read_text().count("INFO") >= 2
-    assert (tmp_path / "benchmarks" / "mini" / "simulate_cohort.tsv").is_file()
+    assert (tmp_path / "logs" / "mini" / "benchmarks" / "simulate_cohort.tsv").is_file()
     import pandas as pd
 
     matrix = pd.read_parquet(tmp_path / "results" / "mini" / "impact" / "impact_matrix.parquet").set_index("gene")
@@ -85,7 +85,7 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
 
     # from scratch again: byte-identical VCFs, tables and run_info.json
     first = checksums(tmp_path / "results")
-    for sub in ("results", "logs", "benchmarks", ".snakemake"):
+    for sub in ("results", "logs", ".snakemake"):
         shutil.rmtree(tmp_path / sub)
     again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -97,7 +97,7 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
 
     # killed midway (SIGTERM, then SIGKILL, to snakemake and its jobs), then rerun: finished jobs are not
     # redone, no truncated file survives, and the outputs equal the clean run's
-    for sub in ("results", "logs", "benchmarks", ".snakemake"):
+    for sub in ("results", "logs", ".snakemake"):
         shutil.rmtree(tmp_path / sub)
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

@@ -11,6 +11,8 @@ from oncorisk.config import (
     validate_config,
 )
 from oncorisk.errors import UserError
+from oncorisk.caller.defaults import default_model
+from oncorisk.options import workflow_flags
 
 CONFIG_FILES = [str(f) for f in workflow.configfiles]
 CONFIG_FILE = CONFIG_FILES[-1] if CONFIG_FILES else "config.yaml"
@@ -38,7 +40,7 @@ for _key in ("network", "gene_sets"):
 COHORT = config["cohort"]
 RESULTS = f"results/{COHORT}"
 LOGS = f"logs/{COHORT}"
-BENCH = f"benchmarks/{COHORT}"
+BENCH = f"logs/{COHORT}/benchmarks"  # snakemake benchmark: files; benchmarks/ holds our scripts
 SIMULATE = config["simulate"]["enabled"]
 SIM_DIR = f"{RESULTS}/simulated"
 for _folder in ("results", RESULTS, "logs", LOGS):
@@ -141,23 +143,14 @@ def sample_bam_inputs(wildcards):
 
 def tensor_options(wildcards):
     """Command-line options of `oncorisk tensors` for one sample and chunk."""
-    te = config["tensors"]
     tumor, normal = sample_bams(wildcards.sample)
     opts = [
         f"--bam {shlex.quote(tumor)}",
-        f"--chunk-index {wildcards.chunk} --chunk-count {te['chunks']}",
-        f"--chunk-size {te['chunk_size']}",
-        f"--min-mapq {te['min_mapq']}",
-        f"--min-base-quality {te['min_base_quality']}",
-        f"--max-depth {te['max_depth']}",
+        f"--chunk-index {wildcards.chunk}",
+        workflow_flags("tensors", config["tensors"]),
     ]
     if normal:
         opts.append(f"--normal-bam {shlex.quote(normal)}")
-    if te["keep_duplicates"]:
-        opts.append("--keep-duplicates")
-    for key in ("snv_min_alt", "snv_min_af", "indel_min_alt", "indel_min_af"):
-        if te[key] is not None:
-            opts.append(f"--{key.replace('_', '-')} {te[key]}")
     if REGIONS:
         opts.append(f"--regions {shlex.quote(REGIONS)}")
     if (
@@ -175,20 +168,17 @@ def tensor_options(wildcards):
 
 
 def caller_model():
-    model = config["call"]["model"]
-    return model or (
-        "somatic-illumina" if config["mode"] == "somatic" else "germline-illumina"
-    )
+    return config["call"]["model"] or default_model(config["mode"])
 
 
 def call_options(wildcards):
     """Command-line options of `oncorisk call` for one tensors chunk."""
-    pon = (
-        f" --pon {shlex.quote(config['call']['pon'])}" if config["call"]["pon"] else ""
+    model = workflow_flags(
+        "call", config["call"], {"model": caller_model()}, ["model", "min_qual"]
     )
-    return (
-        f"--model {caller_model()} --min-qual {config['call']['min_qual']} "
-        f"--sample-name {wildcards.sample} --device {config['device']}{pon}"
+    pon = workflow_flags("call", config["call"], keys=["pon"])
+    return f"{model} --sample-name {wildcards.sample} --device {config['device']}" + (
+        f" {pon}" if pon else ""
     )
 
 
@@ -293,66 +283,35 @@ def simulate_settings():
 
 
 def impact_options():
-    """Command-line options of `oncorisk impact` from the impact section of the config."""
+    """Command-line options of `oncorisk impact`: the impact section of the config (oncorisk.options)."""
     imp = config["impact"]
-    opts = [
-        f"--transcript-choice {imp['transcript_choice']}",
-        f"--use-existing-annotation {imp['use_existing_annotation']}",
-        f"--chrom-alias {shlex.quote(imp['chrom_alias'])}",
-        f"--ref-mismatch {imp['ref_mismatch']}",
-        f"--hotspot-weight {imp['hotspot_weight']}",
-    ]
-    flags = ("include_filtered", "vaf_scaling", "confidence_scaling")
-    opts += [f"--{flag.replace('_', '-')}" for flag in flags if imp[flag]]
-    hotspots = imp["hotspots"] or (f"{SIM_DIR}/hotspots.tsv" if SIMULATE else None)
-    callable_bed = imp["callable"] or REGIONS
-    for option, value in (
-        ("--weights", imp["consequence_weights"]),
-        ("--hotspots", hotspots),
-        ("--regions", imp["regions"]),
-        ("--gene-weights", imp["gene_weights"]),
-        ("--callable", callable_bed),
-    ):
-        if value:
-            opts.append(f"{option} {shlex.quote(value)}")
-    return " ".join(opts)
+    demo_hotspots = f"{SIM_DIR}/hotspots.tsv" if SIMULATE else None
+    return workflow_flags(
+        "impact",
+        imp,
+        {
+            "hotspots": imp["hotspots"] or demo_hotspots,
+            "callable": imp["callable"] or REGIONS,
+        },
+    )
 
 
 def pathway_options():
-    """Command-line options of `oncorisk pathways` from the pathways section of the config."""
+    """Command-line options of `oncorisk pathways`: the pathways section of the config (oncorisk.options)."""
     pw = config["pathways"]
-    labels = pw["labels"] or (f"{SIM_DIR}/known_cancer_genes.tsv" if SIMULATE else None)
+    demo_labels = f"{SIM_DIR}/known_cancer_genes.tsv" if SIMULATE else None
     opts = [
-        f"--model {pw['model']}",
-        f"--layers {pw['layers']}",
-        f"--hidden {pw['hidden']}",
-        f"--dropout {pw['dropout']}",
-        f"--folds {pw['folds']}",
-        f"--bagging {pw['bagging']}",
-        f"--permutations {pw['permutations']}",
-        f"--evidence-cap {pw['evidence_cap']}",
+        workflow_flags("pathways", pw, {"labels": pw["labels"] or demo_labels}),
         f"--device {config['device']}",
     ]
-    if labels:
-        opts.append(f"--labels {shlex.quote(labels)}")
     if REGIONS:
         opts.append(f"--callable {shlex.quote(REGIONS)}")
     return " ".join(opts)
 
 
 def fusion_options():
-    """Command-line options of `oncorisk fusion` from the fusion section of the config."""
-    fu = config["fusion"]
-    opts = [
-        f"--strategy {fu['strategy']}",
-        f"--hidden {fu['hidden']}",
-        f"--folds {fu['folds']}",
-        f"--bootstrap {fu['bootstrap']}",
-        f"--shap-samples {fu['shap_samples']}",
-        f"--max-genes {fu['max_genes']}",
-        f"--seed {config['seed']}",
-        f"--device {config['device']}",
-    ]
-    if fu["threshold"] is not None:
-        opts.append(f"--threshold {fu['threshold']}")
-    return " ".join(opts)
+    """Command-line options of `oncorisk fusion`: the fusion section of the config (oncorisk.options)."""
+    return (
+        f"{workflow_flags('fusion', config['fusion'])} "
+        f"--seed {config['seed']} --device {config['device']}"
+    )

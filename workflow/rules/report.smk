@@ -20,7 +20,9 @@ rule report_summary:
         mem_mb=500,
         runtime=10,
     params:
-        results=lambda wildcards, output: os.path.dirname(os.path.dirname(output.summary)),
+        results=lambda wildcards, output: os.path.dirname(
+            os.path.dirname(output.summary)
+        ),
         out=lambda wildcards, output: os.path.dirname(output.summary),
     shell:
         "oncorisk report-summary --results {params.results:q} --out {params.out:q} > {log:q} 2>&1"

@@ -13,6 +13,9 @@ from oncorisk.errors import UserError
 from oncorisk.io.tables import read_table
 
 log = logging.getLogger(__name__)
+# below this fraction of the sheet's samples in the genomic features, the ids almost surely do not match
+# (e.g. TCGA barcodes cut at another length): refused rather than trained on zeros
+MIN_FEATURE_OVERLAP = 0.5
 
 
 @dataclass
@@ -144,6 +147,11 @@ def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | N
         raise UserError(f"--pathway-scores {pathway_scores}: no sample of the sample sheet is in it (sheet: "
                         f"{', '.join(samples[:3])}...; table: {', '.join(map(str, gen.index[:3]))}...): give the "
                         f"genomic features of this cohort (same sample ids)")
+    if samples and len(missing) > (1 - MIN_FEATURE_OVERLAP) * len(samples):
+        raise UserError(f"--pathway-scores {pathway_scores}: only {len(samples) - len(missing)} of the sheet's "
+                        f"{len(samples)} samples are in it (at least {MIN_FEATURE_OVERLAP:.0%} must be; missing e.g. "
+                        f"{', '.join(missing[:3])}): check the sample ids match, or leave unsequenced samples out "
+                        f"of the sheet")
     if missing:
         log.warning("%d samples have no genomic features and get zeros (e.g. %s)", len(missing), ", ".join(missing[:3]))
     gen = gen.reindex(samples).fillna(0.0)
