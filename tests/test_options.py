@@ -112,6 +112,8 @@ def test_stage_dataclasses_default_to_the_schema():
         ("impact", "ref_mismatch"): ImpactOptions(out="").ref_mismatch,
         ("impact", "include_filtered"): ImpactOptions(out="").include_filtered,
         ("impact", "callable"): ImpactOptions(out="").callable_bed,
+        ("impact", "callable_mb"): ImpactOptions(out="").callable_mb,
+        ("impact", "barcode_match"): ImpactOptions(out="").barcode_match,
         ("impact", "hotspot_weight"): Weights().hotspot_weight,
         ("impact", "vaf_scaling"): Weights().vaf_scaling,
         ("impact", "confidence_scaling"): Weights().confidence_scaling,

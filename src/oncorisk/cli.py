@@ -62,7 +62,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from oncorisk.config import ensure_fasta_index, load_config, load_samples
+    from oncorisk.config import SAMPLE_COLUMNS, ensure_fasta_index, load_config, load_samples
+    from oncorisk.io.text import check_file
 
     mode = args.mode
     if args.config:
@@ -72,7 +73,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
             ensure_fasta_index(cfg["reference"])
         print(f"{args.config}: OK (cohort {cfg['cohort']}, mode {cfg['mode']}, simulate {cfg['simulate']['enabled']})")
     if args.samples:
-        samples = load_samples(args.samples, mode or "somatic")
+        columns = {}
+        for item in args.column or []:
+            ours, sep, theirs = item.partition("=")
+            if not sep or not theirs:
+                raise UserError(f"--column: bad value {item!r}: write OURS=THEIRS, e.g. time=days_to_last_followup")
+            if ours not in SAMPLE_COLUMNS:
+                raise UserError(f"--column: bad value {item!r}: {ours!r} is not a sheet column; accepted: "
+                                f"{', '.join(SAMPLE_COLUMNS)}")
+            columns[ours] = theirs
+        if args.cohort_calls:
+            check_file(args.cohort_calls, "a cohort MAF or multi-sample VCF/BCF", "--cohort-calls")
+        samples = load_samples(args.samples, mode or "somatic", columns=columns, calls=args.cohort_calls)
         if args.calls:  # the caller's VCFs replace the vcf column of BAM samples
             from dataclasses import replace
 
@@ -123,16 +135,18 @@ def cmd_impact(args: argparse.Namespace) -> int:
     from oncorisk.impact.scores import load_weights
 
     samples = None
+    sample_calls: list[tuple[str, str]] = []
     vcfs = list(args.vcf or [])
     if args.samples:
         from oncorisk.config import load_samples
 
         sheet = load_samples(args.samples, mode="germline", check_files=True)
         samples = [s.sample for s in sheet]
-        vcfs += [f"{s.sample}={s.vcf}" for s in sheet if s.vcf]
+        sample_calls = [(s.sample, s.vcf) for s in sheet if s.vcf]
     weights = load_weights(args.consequence_weights, args.hotspots, args.hotspot_weight, args.regions, args.gene_weights,
                            args.vaf_scaling, args.confidence_scaling)
-    opts = ImpactOptions(out=args.out, vcfs=vcfs, maf=args.maf, gtf=args.gtf, ref=args.ref, samples=samples,
+    opts = ImpactOptions(out=args.out, vcfs=vcfs, sample_calls=sample_calls, maf=args.maf, gtf=args.gtf, ref=args.ref,
+                         samples=samples, barcode_match=args.barcode_match,
                          transcript_choice=args.transcript_choice, use_existing=args.use_existing_annotation,
                          chrom_alias=args.chrom_alias, ref_mismatch=args.ref_mismatch,
                          include_filtered=args.include_filtered, callable_bed=args.callable,
@@ -161,6 +175,28 @@ def cmd_pathways(args: argparse.Namespace) -> int:
     ranking = info["ranking"]
     log.info("pathways: %d sets tested; top: %s", info["tested"], ", ".join(
         f"{r.pathway} (q={r.q:.3g})" for r in ranking.head(3).itertuples()))
+    return 0
+
+
+def cmd_gene_network(args: argparse.Namespace) -> int:
+    from oncorisk.io.atomic import atomic_path
+    from oncorisk.pathways.genesets import load_gmt
+    from oncorisk.pathways.gpml import gpml_edges
+    from oncorisk.pathways.network import co_membership_edges
+
+    if args.max_set_size < 2:
+        raise UserError(f"--max-set-size: bad value {args.max_set_size}: must be >= 2 (a pair needs two members)")
+    extra = [e for path in args.gpml for e in gpml_edges(path)]
+    edges = co_membership_edges(load_gmt(args.gene_sets), args.max_set_size, extra)
+    if not edges:
+        raise UserError(f"{args.gene_sets}: no gene set has 2 to {args.max_set_size} members: no edge to write; "
+                        f"raise --max-set-size")
+    with atomic_path(args.out) as tmp:
+        with open(tmp, "w") as fh:
+            fh.write(f"# co-membership network: {args.gene_sets} (sets of <= {args.max_set_size} genes)"
+                     + "".join(f", {p}" for p in args.gpml) + "\ngene_a\tgene_b\tweight\n")
+            fh.writelines(f"{a}\t{b}\t{w:g}\n" for a, b, w in edges)
+    log.info("gene-network: %d edges among %d genes -> %s", len(edges), len({g for e in edges for g in e[:2]}), args.out)
     return 0
 
 
@@ -465,6 +501,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["somatic", "germline"], help="calling mode (default: the config's, else somatic)")
     p.add_argument("--out", help="write the validated sheet with resolved paths here")
     p.add_argument("--calls", nargs="+", metavar="SAMPLE=VCF", help="with --out: VCFs of the caller for BAM samples")
+    p.add_argument("--column", action="append", metavar="OURS=THEIRS",
+                   help="the sheet's own name of one of oncorisk's columns (config sample_columns), e.g. "
+                   "time=days_to_last_followup; with any, the sheet's other columns are ignored")
+    p.add_argument("--cohort-calls", metavar="MAF_OR_VCF",
+                   help="a cohort MAF or multi-sample VCF/BCF for every row without its own tumor_bam or vcf "
+                   "(config calls)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("fit-error-profile", help="fit a sequencing-error profile for the simulator from a real BAM")
@@ -487,8 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--ref", help="reference FASTA with .fai (needed for VCFs)")
     p.add_argument("--out", required=True, help="output folder")
     add_stage_options(p, "impact", ["transcript_choice", "use_existing_annotation", "chrom_alias", "ref_mismatch",
-                                    "include_filtered", "callable"])
-    p.add_argument("--callable-mb", type=float, help="callable size in Mb, for TMB")
+                                    "include_filtered", "callable", "callable_mb", "barcode_match"])
     add_stage_options(p.add_argument_group("weights f and w"), "impact",
                       ["consequence_weights", "vaf_scaling", "confidence_scaling", "hotspots", "hotspot_weight",
                        "regions", "gene_weights"], aliases={"consequence_weights": ["--weights"]})
@@ -516,6 +557,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     add_force_option(p)
     p.set_defaults(func=cmd_pathways)
+
+    p = sub.add_parser("gene-network", help="a gene network (edge list) from gene sets' co-membership and GPML diagrams",
+                       description="Link two genes when they share a gene set of at most --max-set-size members "
+                       "(weight: sets shared), plus the curated interactions of WikiPathways GPML files: a network "
+                       "in the gene sets' own symbols, for cohorts whose genes the bundled network lacks.")
+    p.add_argument("--gene-sets", required=True, help="GMT (gene symbols)")
+    p.add_argument("--gpml", nargs="*", default=[], help="WikiPathways .gpml diagrams whose interactions are added")
+    p.add_argument("--max-set-size", type=int, default=50, help="sets larger than this add no edges (default 50)")
+    p.add_argument("--out", required=True, help="edge list TSV gene_a, gene_b, weight")
+    p.set_defaults(func=cmd_gene_network)
 
     p = sub.add_parser("fusion", help="risk from genomic features + imaging embeddings, CV metrics with CIs, SHAP",
                        description="Fused and unimodal models by stratified k-fold CV (docs/fusion.md).")

@@ -159,11 +159,43 @@ def validate_config(config: dict, file: str = "config.yaml", sources: list[str] 
             )
         if sim["purity"][0] > sim["purity"][1]:
             raise input_error(source_of(["simulate", "purity"], sources, file), "simulate.purity", sim["purity"], "give [min, max] with min <= max")
-    else:
-        for key in ("samples", "reference", "annotation"):
-            if not resolved.get(key):
-                raise input_error(file, key, None, f"simulate.enabled is false, so set {key} to your own file")
+    else:  # reference and annotation are asked for by the sheet's inputs (required_inputs), not here
+        if not resolved.get("samples"):
+            raise input_error(file, "samples", None, "simulate.enabled is false, so set samples to your own sheet")
     return resolved
+
+
+def is_maf(path: str | os.PathLike) -> bool:
+    """A MAF by its name (.maf, .maf.gz), as the sample-sheet schema accepts it."""
+    name = str(path).lower()
+    return name.endswith((".maf", ".maf.gz"))
+
+
+def required_inputs(config: dict, samples: list["Sample"], file: str = "config.yaml") -> dict[str, bool]:
+    """Which of reference and annotation the sheet's inputs need, checked against the config.
+
+    BAM samples need both (pileups, then consequences of the calls); a VCF needs both unless its consequences come
+    with it (impact.use_existing_annotation csq|ann); a MAF carries gene and consequence, so a cohort of MAFs needs
+    neither. Returns {"reference": bool, "annotation": bool}; raises UserError naming the first sample that needs a
+    file the config lacks.
+    """
+    annotated = config["impact"]["use_existing_annotation"] != "none"
+    need = {"reference": None, "annotation": None}
+    for s in samples:
+        if s.has_bam:
+            why = f"sample {s.sample!r} has a tumor_bam"
+        elif s.vcf and not is_maf(s.vcf) and not annotated:
+            why = (f"sample {s.sample!r} has a VCF ({os.path.basename(s.vcf)}) whose consequences are computed "
+                   f"(impact.use_existing_annotation: none)")
+        else:
+            continue
+        for key in need:
+            need[key] = need[key] or why
+    for key, why in need.items():
+        if why and not config.get(key):
+            raise input_error(file, key, None, f"{why}, so set {key} to your own file (a cohort of MAFs, or "
+                                               f"of VCFs with use_existing_annotation csq|ann, needs none)")
+    return {k: bool(v) for k, v in need.items()}
 
 
 def load_config(path: str | os.PathLike, overrides: dict | None = None) -> dict:
@@ -199,9 +231,14 @@ class Sample:
         return self.tumor_bam is not None
 
 
+# cells read as missing: R's and pandas' NA spellings, VCF's '.', and the infinities maftools writes for an
+# unknown follow-up (-Inf); a patient with a missing outcome stays in the cohort and is left out of the outcome model
+MISSING = frozenset({"", "NA", "na", "N/A", "n/a", "NaN", "nan", ".", "-Inf", "Inf", "-inf", "inf", "+Inf"})
+
+
 def _convert(value: str, column: str) -> Any:
     value = value.strip()
-    if value in ("", "NA", "na", "."):
+    if value in MISSING:
         return None
     if column in ("label", "event"):
         try:
@@ -221,13 +258,18 @@ def _convert(value: str, column: str) -> Any:
     return value
 
 
-def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bool = True) -> list[Sample]:
+def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bool = True,
+                 columns: dict[str, str] | None = None, calls: str | None = None) -> list[Sample]:
     """Read and validate a sample sheet.
 
     Args:
         path: the TSV sample sheet.
         mode: ``somatic`` or ``germline``; somatic requires a normal_bam next to every tumor_bam.
         check_files: also check that every file named in the sheet exists.
+        columns: the sheet's own names of oncorisk's columns (config ``sample_columns``); with a mapping, the
+            sheet's other columns are ignored.
+        calls: a cohort-level call file (config ``calls``) for every row without its own tumor_bam or vcf
+            (a path as given, relative to the working folder, not to the sheet).
     Returns:
         the samples, in sheet order.
     Raises:
@@ -247,11 +289,14 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
         raise UserError(f"{path}: the sample sheet is empty: give a header line and one row per sample")
     reader = csv.DictReader(lines, delimiter="\t")
     header = reader.fieldnames or []
-    unknown = [c for c in header if c not in SAMPLE_COLUMNS]
+    if columns:
+        header = _map_columns(path, header, columns)
+        reader = csv.DictReader(lines[1:], fieldnames=header, delimiter="\t")
+    unknown = [c for c in header if c not in SAMPLE_COLUMNS and not c.startswith(_IGNORED)]
     if unknown:
         raise UserError(
             f"{path}: header: unknown column {unknown[0]!r}: accepted columns are {', '.join(SAMPLE_COLUMNS)} "
-            f"(tab-separated)"
+            f"(tab-separated); or map your table's own column names with sample_columns in the config"
         )
     if "sample" not in header:
         raise UserError(f"{path}: header: no 'sample' column: the first line must name the columns, tab-separated")
@@ -268,7 +313,10 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
                 f"{path}: row {row_number}: {len(header) + len(row[None])} fields for {len(header)} columns: "
                 f"separate columns with one tab each"
             )
-        record = {column: _convert(value or "", column) for column, value in row.items()}
+        record = {column: _convert(value or "", column) for column, value in row.items()
+                  if not column.startswith(_IGNORED)}
+        if calls and not record.get("tumor_bam") and not record.get("vcf"):
+            record["vcf"] = os.path.relpath(os.path.abspath(calls), base.resolve())
         where = f"row {row_number} (sample {record.get('sample')!r}), column "
         errors = sorted(validator.iter_errors(record), key=lambda e: list(e.path))
         if errors:
@@ -306,6 +354,30 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
     if not samples:
         raise UserError(f"{path}: the sample sheet has a header but no rows: add one row per sample")
     return samples
+
+
+_IGNORED = "\0ignored:"  # prefix of a column that a sample_columns mapping leaves out
+
+
+def _map_columns(path: Path, header: list[str], columns: dict[str, str]) -> list[str]:
+    """The header with the sheet's own names replaced by oncorisk's; other columns marked ignored."""
+    by_theirs = {theirs: ours for ours, theirs in columns.items()}
+    absent = [f"{ours}: {theirs}" for ours, theirs in columns.items() if theirs not in header]
+    if absent:
+        raise UserError(f"{path}: header: no column {absent[0].split(': ', 1)[1]!r} (sample_columns maps "
+                        f"{absent[0]}): the sheet's columns are {', '.join(header)}; fix the mapping in the config")
+    out = []
+    for name in header:
+        if name in by_theirs:
+            out.append(by_theirs[name])
+        elif name in SAMPLE_COLUMNS and name not in columns:
+            out.append(name)  # already oncorisk's name, and not mapped away
+        else:
+            out.append(f"{_IGNORED}{name}")
+    ignored = [n for n, o in zip(header, out) if o.startswith(_IGNORED)]
+    if ignored:
+        log.info("%s: columns not mapped by sample_columns, ignored: %s", path, ", ".join(ignored))
+    return out
 
 
 def patient_ids(n: int) -> list[str]:

@@ -31,7 +31,7 @@ FLAGS: dict[str, dict[str, str]] = {
                "vaf_scaling": "--vaf-scaling", "confidence_scaling": "--confidence-scaling",
                "consequence_weights": "--consequence-weights", "hotspots": "--hotspots",
                "hotspot_weight": "--hotspot-weight", "regions": "--regions", "gene_weights": "--gene-weights",
-               "callable": "--callable"},
+               "callable": "--callable", "callable_mb": "--callable-mb", "barcode_match": "--barcode-match"},
     "pathways": {"labels": "--labels", "model": "--model", "layers": "--layers", "hidden": "--hidden",
                  "dropout": "--dropout", "folds": "--folds", "bagging": "--bagging",
                  "permutations": "--permutations", "evidence_cap": "--evidence-cap"},

@@ -5,7 +5,7 @@
 rule call_chunk:
     input:
         tensors=f"{RESULTS}/tensors/{{sample}}/chunk{{chunk}}",
-        ref=REFERENCE,
+        ref=reference_input(),
         pon=pon_input(),
     output:
         vcf=temp(f"{RESULTS}/calls/chunks/{{sample}}.chunk{{chunk}}.vcf.gz"),
@@ -79,7 +79,7 @@ rule called_samples:
 rule evaluate_calls:
     input:
         query=f"{RESULTS}/calls/{{sample}}.vcf.gz",
-        ref=REFERENCE,
+        ref=reference_input(),
     output:
         f"{RESULTS}/calls/{{sample}}.metrics.json",
     log:
@@ -101,7 +101,7 @@ rule evaluate_calls:
 
 rule train_tensors:
     input:
-        ref=REFERENCE,
+        ref=reference_input(),
     output:
         directory(f"{RESULTS}/train_caller/tensors/{{tset}}"),
     log:

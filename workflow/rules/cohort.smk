@@ -17,15 +17,15 @@ rule validate_samples:
         mem_mb=500,
         runtime=5,
     params:
-        mode=config["mode"],
+        options=validate_options(),
     shell:
-        "oncorisk validate --samples {input.sheet:q} --mode {params.mode} --out {output:q} > {log:q} 2>&1"
+        "oncorisk validate --samples {input.sheet:q} {params.options} --out {output:q} > {log:q} 2>&1"
 
 
 rule run_info:
     input:
         sheet=f"{RESULTS}/samples.validated.tsv",
-        ref=REFERENCE,
+        ref=reference_input(),
     output:
         f"{RESULTS}/run_info.json",
     log:

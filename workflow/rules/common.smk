@@ -8,6 +8,7 @@ from oncorisk.config import (
     ensure_fasta_index,
     load_samples,
     patient_split,
+    required_inputs,
     validate_config,
 )
 from oncorisk.errors import UserError
@@ -65,8 +66,16 @@ else:
     ANNOTATION = config["annotation"]
     REGIONS = config["regions"]
     try:
-        _samples = load_samples(SAMPLE_SHEET, config["mode"])
-        ensure_fasta_index(REFERENCE)
+        _samples = load_samples(
+            SAMPLE_SHEET,
+            config["mode"],
+            columns=config["sample_columns"],
+            calls=config["calls"],
+        )
+        # reference and annotation only where the inputs need them (a cohort MAF needs neither)
+        required_inputs(config, _samples, CONFIG_FILE)
+        if REFERENCE:
+            ensure_fasta_index(REFERENCE)
     except UserError as exc:
         _fail(exc)
     BAM_SAMPLES = [s.sample for s in _samples if s.has_bam]
@@ -286,7 +295,7 @@ def impact_options():
     """Command-line options of `oncorisk impact`: the impact section of the config (oncorisk.options)."""
     imp = config["impact"]
     demo_hotspots = f"{SIM_DIR}/hotspots.tsv" if SIMULATE else None
-    return workflow_flags(
+    flags = workflow_flags(
         "impact",
         imp,
         {
@@ -294,6 +303,31 @@ def impact_options():
             "callable": imp["callable"] or REGIONS,
         },
     )
+    for flag, path in (("--gtf", ANNOTATION), ("--ref", REFERENCE)):
+        if path:
+            flags += f" {flag} {shlex.quote(path)}"
+    return flags
+
+
+def annotation_input():
+    """The annotation, where the config names one (a cohort of MAFs runs without)."""
+    return [ANNOTATION] if ANNOTATION else []
+
+
+def reference_input():
+    return [REFERENCE] if REFERENCE else []
+
+
+def validate_options():
+    """Command-line options of `oncorisk validate`: the sheet's column names and the cohort call file."""
+    opts = [f"--mode {config['mode']}"]
+    opts += [
+        f"--column {shlex.quote(f'{ours}={theirs}')}"
+        for ours, theirs in config["sample_columns"].items()
+    ]
+    if config["calls"]:
+        opts.append(f"--cohort-calls {shlex.quote(config['calls'])}")
+    return " ".join(opts)
 
 
 def pathway_options():
@@ -306,7 +340,34 @@ def pathway_options():
     ]
     if REGIONS:
         opts.append(f"--callable {shlex.quote(REGIONS)}")
+    if ANNOTATION:
+        opts.append(f"--gtf {shlex.quote(ANNOTATION)}")
     return " ".join(opts)
+
+
+def outcome_mode():
+    """binary (a label column) or survival (time and event): which figures the fusion stage draws."""
+    if SIMULATE or any(s.label is not None for s in _samples):
+        return "binary"
+    return "survival"
+
+
+def fusion_figures():
+    """The fusion stage's figures in the report: ROC, calibration and confusion (binary); Kaplan-Meier (survival)."""
+    out = f"{RESULTS}/fusion"
+    if outcome_mode() == "binary":
+        figures = {
+            "roc": ("roc.png", "roc.rst"),
+            "calibration": ("calibration.png", "calibration.rst"),
+            "confusion": ("confusion_matrix.png", "confusion.rst"),
+        }
+    else:
+        figures = {"km": ("kaplan_meier.png", "kaplan_meier.rst")}
+    figures["shap"] = ("shap_summary.png", "shap.rst")
+    return {
+        name: report(f"{out}/{png}", caption=f"../report/{rst}", category="Fusion")
+        for name, (png, rst) in figures.items()
+    }
 
 
 def fusion_options():

@@ -11,26 +11,9 @@ rule risk_fusion:
         variants=f"{RESULTS}/impact/variants.tsv",
         gene_sets=config["gene_sets"],
     output:
+        **fusion_figures(),
         risk=f"{RESULTS}/fusion/risk.tsv",
         metrics=f"{RESULTS}/fusion/metrics.json",
-        roc=report(
-            f"{RESULTS}/fusion/roc.png", caption="../report/roc.rst", category="Fusion"
-        ),
-        calibration=report(
-            f"{RESULTS}/fusion/calibration.png",
-            caption="../report/calibration.rst",
-            category="Fusion",
-        ),
-        confusion=report(
-            f"{RESULTS}/fusion/confusion_matrix.png",
-            caption="../report/confusion.rst",
-            category="Fusion",
-        ),
-        shap=report(
-            f"{RESULTS}/fusion/shap_summary.png",
-            caption="../report/shap.rst",
-            category="Fusion",
-        ),
     log:
         f"{LOGS}/risk_fusion.log",
     benchmark:

@@ -4,8 +4,8 @@
 rule impact:
     input:
         sheet=impact_sheet(),
-        gtf=ANNOTATION,
-        ref=REFERENCE,
+        gtf=annotation_input(),
+        ref=reference_input(),
     output:
         variants=f"{RESULTS}/impact/variants.tsv",
         matrix=f"{RESULTS}/impact/impact_matrix.parquet",
@@ -31,5 +31,4 @@ rule impact:
         out=lambda wildcards, output: os.path.dirname(output.info),
         options=impact_options(),
     shell:
-        "oncorisk impact --samples {input.sheet:q} --gtf {input.gtf:q} --ref {input.ref:q} "
-        "--out {params.out:q} {params.options} > {log:q} 2>&1"
+        "oncorisk impact --samples {input.sheet:q} --out {params.out:q} {params.options} > {log:q} 2>&1"

@@ -6,7 +6,7 @@ rule pathways:
         matrix=f"{RESULTS}/impact/impact_matrix.parquet",
         network=config["network"],
         gene_sets=config["gene_sets"],
-        gtf=ANNOTATION,
+        gtf=annotation_input(),
     output:
         ranking=f"{RESULTS}/pathways/pathway_ranking.tsv",
         scores=f"{RESULTS}/pathways/pathway_scores.parquet",
@@ -38,5 +38,5 @@ rule pathways:
         seed=config["seed"],
     shell:
         "oncorisk pathways --impact {input.matrix:q} --network {input.network:q} "
-        "--gene-sets {input.gene_sets:q} --gtf {input.gtf:q} {params.options} --seed {params.seed} "
+        "--gene-sets {input.gene_sets:q} {params.options} --seed {params.seed} "
         "--out {params.out:q} > {log:q} 2>&1"

@@ -4,7 +4,7 @@
 rule tensors:
     input:
         bams=sample_bam_inputs,
-        ref=REFERENCE,
+        ref=reference_input(),
     output:
         directory(f"{RESULTS}/tensors/{{sample}}/chunk{{chunk}}"),
     log:

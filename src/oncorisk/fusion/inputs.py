@@ -190,16 +190,40 @@ def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | N
     g = gen.to_numpy(dtype=float)
     if not np.isfinite(g).all():
         raise UserError(f"{pathway_scores}: NaN or infinite genomic features: rerun the impact and pathways stages")
-    label = np.array([s.label for s in sheet], dtype=object)
-    lab = None
-    if any(x is not None for x in label):
-        if any(x is None for x in label):
-            raise UserError("sample sheet: column label: some samples have a label and others not: label every "
-                            "sample, or none")
-        lab = label.astype(int)
-    time = event = None
-    if all(s.time is not None and s.event is not None for s in sheet):
-        time = np.array([s.time for s in sheet], dtype=float)
-        event = np.array([s.event for s in sheet], dtype=int)
+    # outcomes: NaN where a patient's is missing (left out of the outcome model by select_outcome)
+    label = time = event = None
+    if any(s.label is not None for s in sheet):
+        label = np.array([np.nan if s.label is None else s.label for s in sheet], dtype=float)
+    if any(s.time is not None and s.event is not None for s in sheet):
+        known = [s.time is not None and s.event is not None for s in sheet]
+        time = np.array([s.time if k else np.nan for s, k in zip(sheet, known)], dtype=float)
+        event = np.array([s.event if k else np.nan for s, k in zip(sheet, known)], dtype=float)
     return FusionData(samples, g, list(gen.columns), imaging, [f"img:{i:03d}" for i in range(dim)],
-                      np.isfinite(imaging).all(axis=1) if dim else np.zeros(len(samples), dtype=bool), lab, time, event)
+                      np.isfinite(imaging).all(axis=1) if dim else np.zeros(len(samples), dtype=bool), label, time, event)
+
+
+def select_outcome(data: FusionData, outcome: str = "auto") -> tuple[FusionData, list[str]]:
+    """The patients with a known outcome (label, or time and event), and the ids of those left out.
+
+    ``outcome``: ``label``, ``survival``, or ``auto`` (the label where any patient has one, else survival). A
+    patient without the chosen outcome keeps its impact and pathway scores; only the outcome model leaves it out.
+    """
+    use_label = outcome == "label" or (outcome == "auto" and data.label is not None)
+    if use_label and data.label is not None:
+        known = np.isfinite(data.label)
+    elif not use_label and data.time is not None:
+        known = np.isfinite(data.time) & np.isfinite(data.event)
+    else:
+        return data, []
+    keep = np.flatnonzero(known)
+    left_out = [data.samples[i] for i in np.flatnonzero(~known)]
+    if left_out:
+        log.warning("%d patients have no %s and are left out of the outcome model (e.g. %s)", len(left_out),
+                    "label" if use_label else "time and event", ", ".join(left_out[:3]))
+    sub = FusionData(
+        [data.samples[i] for i in keep], data.genomic[keep], data.genomic_names, data.imaging[keep],
+        data.imaging_names, data.has_imaging[keep],
+        data.label[keep].astype(int) if use_label else None,
+        None if use_label or data.time is None else data.time[keep],
+        None if use_label or data.event is None else data.event[keep].astype(int))
+    return sub, left_out

@@ -47,7 +47,8 @@ def _check(data: FusionData, folds: int, outcome: str = "auto") -> str:
     n = len(data.samples)
     if outcome == "survival":
         if data.time is None:
-            raise UserError("sample sheet: columns time and event: survival mode needs both for every sample")
+            raise UserError("sample sheet: columns time and event: survival mode needs both (patients without them are "
+                            "left out)")
         data.label = None
     elif outcome == "label" and data.label is None:
         raise UserError("sample sheet: column label: missing: give a 0/1 label for every sample, or use survival mode")
@@ -68,6 +69,91 @@ def _check(data: FusionData, folds: int, outcome: str = "auto") -> str:
     if n < folds:
         raise UserError(f"fusion: {n} samples for {folds} folds: give more samples than folds")
     raise UserError("sample sheet: no label, nor time and event: fusion needs outcomes to learn from")
+
+
+def single_feature_baseline(x: np.ndarray, names: list[str], fold: np.ndarray, score) -> tuple[np.ndarray, list[str]]:
+    """Out-of-fold scores of the best single feature: in each fold, the column of ``x`` (and its sign) that
+    scores best on the training patients (``score(rows, values)``: AUC or c-index) scores the held-out ones.
+    Returns the scores and the feature chosen in each fold ('-' prefix: lower is riskier)."""
+    out = np.zeros(len(fold))
+    chosen: list[str] = []
+    for k in np.unique(fold):
+        tr, te = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        best = (0.0, -1, 1.0)
+        for j in range(x.shape[1]):
+            v = score(tr, x[tr, j])
+            if v is not None and np.isfinite(v) and abs(v - 0.5) > best[0]:
+                best = (abs(v - 0.5), j, 1.0 if v >= 0.5 else -1.0)
+        if best[1] >= 0:
+            out[te] = best[2] * x[te, best[1]]
+            chosen.append(("" if best[2] > 0 else "-") + names[best[1]])
+        else:
+            chosen.append("none")
+    return out, chosen
+
+
+def baselines(data: FusionData, fold: np.ndarray, mode: str) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """Simple peers on the same folds: TMB alone (baseline_tmb) and the best single gene (baseline_best_gene)."""
+    from sklearn.metrics import roc_auc_score
+
+    if mode == "binary":
+        def score(rows, v):
+            y = data.label[rows]
+            return roc_auc_score(y, v) if len(np.unique(y)) == 2 else None
+    else:
+        def score(rows, v):
+            return c_index(data.time[rows], data.event[rows], v)
+    scores, chosen = {}, {}
+    for name, prefix in (("baseline_tmb", "TMB"), ("baseline_best_gene", "gene:")):
+        cols = [j for j, n in enumerate(data.genomic_names) if n == prefix or (prefix.endswith(":") and n.startswith(prefix))]
+        if cols:
+            scores[name], chosen[name] = single_feature_baseline(
+                data.genomic[:, cols], [data.genomic_names[j] for j in cols], fold, score)
+    return scores, chosen
+
+
+def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier estimate: the step times and the survival just after each."""
+    order = np.argsort(time, kind="stable")
+    t, e = time[order], event[order]
+    steps, surv, s = [0.0], [1.0], 1.0
+    at_risk = len(t)
+    for u in np.unique(t):
+        here = t == u
+        d = int(e[here].sum())
+        if d:
+            s *= 1 - d / at_risk
+            steps.append(float(u))
+            surv.append(s)
+        at_risk -= int(here.sum())
+    steps.append(float(t.max()) if len(t) else 0.0)
+    surv.append(s)
+    return np.array(steps), np.array(surv)
+
+
+def _survival_figure(out: Path, time: np.ndarray, event: np.ndarray, oof: dict, metrics: dict) -> None:
+    """Kaplan-Meier curves of the patients above and below the median out-of-fold risk of the main model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    main = "fused" if "fused" in oof else "genomic"
+    high = oof[main] > np.median(oof[main])
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for group, colour, name in ((~high, "#2e86c1", "low risk"), (high, "#c0392b", "high risk")):
+        x, y = km_curve(time[group], event[group])
+        ax.step(x, y, where="post", color=colour, label=f"{name} (n={int(group.sum())}, {int(event[group].sum())} events)")
+    c = metrics[main]["c_index"]
+    ax.set_title(f"Kaplan-Meier by out-of-fold {main} risk (median split); c-index {c['value']:.3f} "
+                 f"[{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]", fontsize=9)
+    ax.set_xlabel("time")
+    ax.set_ylabel("survival")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "kaplan_meier.png", dpi=120)
+    plt.close(fig)
 
 
 def _figures(out: Path, y, oof: dict, threshold: float, metrics: dict) -> None:
@@ -212,6 +298,9 @@ def run_fusion(opts: FusionOptions) -> dict:
     sheet = load_samples(opts.samples, mode="germline", check_files=True)
     data = assemble(sheet, opts.pathway_scores, opts.impact_matrix, opts.tmb, opts.embeddings, opts.max_genes,
                     opts.gene_scores)
+    from oncorisk.fusion.inputs import select_outcome
+
+    data, no_outcome = select_outcome(data, opts.outcome)
     cfg = opts.train
     mode = _check(data, cfg.folds, opts.outcome)
     xi = np.nan_to_num(data.imaging)
@@ -225,8 +314,11 @@ def run_fusion(opts: FusionOptions) -> dict:
                         f"folds, each with a stratified inner validation split ({str(exc).splitlines()[0]}): lower "
                         f"fusion folds or add samples") from None
     oof = {m: v for m, v in cv["oof"].items() if m == "genomic" or xi.shape[1]}
+    peer_scores, peer_features = baselines(data, cv["fold"], mode)
+    oof.update(peer_scores)
     rng = np.random.default_rng(cfg.seed)
-    metrics: dict = {"mode": mode, "n_samples": len(data.samples), "n_with_imaging": int(data.has_imaging.sum())}
+    metrics: dict = {"mode": mode, "n_samples": len(data.samples), "n_with_imaging": int(data.has_imaging.sum()),
+                     "n_without_outcome": len(no_outcome)}
     if mode == "binary":
         y = data.label
         threshold = opts.threshold if opts.threshold is not None else youden_threshold(y, oof["fused" if "fused" in oof else "genomic"])
@@ -255,13 +347,17 @@ def run_fusion(opts: FusionOptions) -> dict:
         table[["sample", "fold"]].to_csv(tmp / "splits.tsv", sep="\t", index=False)
         if mode == "binary":
             _figures(tmp, data.label, oof, metrics["threshold"], metrics)
-        if opts.shap_samples > 0 and xi.shape[1]:
+        else:
+            _survival_figure(tmp, data.time, data.event, oof, metrics)
+        if opts.shap_samples > 0:
             shap_df = explain(opts, data, cfg, mode, tmp)
             trace(opts, shap_df, risk).to_csv(tmp / "top_risk_explanations.tsv", sep="\t", index=False,
                                              float_format="%.4g")
         metrics["config"] = asdict(cfg)
+        metrics["baseline_features_per_fold"] = peer_features
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True, default=float) + "\n")
         (tmp / "run_info.json").write_text(json.dumps(dict(
             oncorisk_version=__version__, stage="fusion", genomic_features=data.genomic_names,
-            imaging_dimensions=len(data.imaging_names)), indent=1) + "\n")
+            imaging_dimensions=len(data.imaging_names), patients_with_outcome=len(data.samples),
+            patients_without_outcome=no_outcome), indent=1) + "\n")
     return metrics

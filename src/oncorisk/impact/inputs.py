@@ -214,7 +214,14 @@ def read_maf(path: str | Path, table: VariantTable) -> list[str]:
         raise UserError(f"{path}: empty MAF: expected a header line and one row per mutation")
     from io import StringIO
 
-    df = pd.read_csv(StringIO("".join(lines)), sep="\t", dtype=str, keep_default_na=False)
+    import csv
+
+    try:  # a MAF is plain TSV: quotes are data, never quoting
+        df = pd.read_csv(StringIO("".join(lines)), sep="\t", dtype=str, keep_default_na=False,
+                         quoting=csv.QUOTE_NONE)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UserError(f"{path}: not a tab-separated MAF ({str(exc).splitlines()[0]}): expected a header line "
+                        f"naming the columns ({', '.join(MAF_REQUIRED)}) and one row per mutation") from None
     lower = {c.lower(): c for c in df.columns}
     missing = [c for c in MAF_REQUIRED if c.lower() not in lower]
     if missing:
@@ -396,3 +403,106 @@ def _vaf_column(fields: dict, df: pd.DataFrame, n: int, path: Path | None = None
                 out[i] = counts[a] / total
         return out
     return np.full(n, np.nan)
+
+
+# --- cohort-level call files: one MAF or multi-sample VCF for many sheet rows --------------------------------------
+TCGA_PATIENT = 12  # TCGA-XX-XXXX: a barcode's patient part
+
+
+def _barcode_key(name: str, how: str) -> str:
+    return name[:TCGA_PATIENT] if how == "patient" else name
+
+
+def match_barcodes(names: list[str], samples: list[str], how: str, source: str) -> dict[str, str]:
+    """The file's sample names (MAF Tumor_Sample_Barcode, VCF columns) that meet a sheet sample: name -> sample.
+
+    ``how``: ``exact`` (the same string) or ``patient`` (the first 12 characters, TCGA-XX-XXXX, of both), so a
+    full barcode TCGA-AB-2802-03A-01D-0739-09 meets the sheet's TCGA-AB-2802. Two file names meeting one sample
+    (a patient's primary and recurrence) are refused: list them as two samples and match exactly.
+    """
+    if how not in ("exact", "patient"):
+        raise UserError(f"--barcode-match: bad value {how!r}: accepted: exact, patient")
+    by_key: dict[str, str] = {}
+    for s in samples:
+        other = by_key.setdefault(_barcode_key(s, how), s)
+        if other != s:
+            raise UserError(f"sample sheet: samples {other!r} and {s!r} share the patient barcode "
+                            f"{_barcode_key(s, how)!r}: with barcode_match patient each patient may be listed once; "
+                            f"use barcode_match exact")
+    mapping: dict[str, str] = {}
+    taken: dict[str, str] = {}
+    for n in names:
+        s = by_key.get(_barcode_key(n, how))
+        if s is None:
+            continue
+        first = taken.setdefault(s, n)
+        if first != n:
+            raise UserError(f"{source}: samples {first!r} and {n!r} both match sheet sample {s!r} "
+                            f"(barcode_match {how}): give each its own sheet row and use barcode_match exact")
+        mapping[n] = s
+    return mapping
+
+
+def _append(table: VariantTable, part: VariantTable, rename: dict[str, str]) -> None:
+    """Append the rows of ``part`` whose sample is in ``rename``, under the new names."""
+    keep = [i for i, s in enumerate(part.sample) if s in rename]
+    for name in VariantTable.__dataclass_fields__:
+        column = getattr(part, name)
+        getattr(table, name).extend([rename[column[i]] for i in keep] if name == "sample" else [column[i] for i in keep])
+
+
+def read_sample_calls(rows: list[tuple[str, str]], table: VariantTable, include_filtered: bool = False,
+                      use_existing: str = "none", canonical_only: bool = False,
+                      barcode_match: str = "exact") -> tuple[set[str], list[dict]]:
+    """Append the calls of the sheet's (sample, call file) rows; a file named on several rows, and any MAF, is
+    read once and split by sample.
+
+    A VCF on one row is that sample's (its tumour column, as ``read_vcf`` with NAME=PATH). A MAF, or a VCF named on
+    several rows, is a cohort file: its barcodes (MAF ``Tumor_Sample_Barcode``) or sample columns meet the rows'
+    samples by ``match_barcodes``; the file's other samples are left out, and both lists are reported.
+    A sheet sample a MAF does not mention is measured with no mutations (a MAF lists mutated tumours only); one a
+    VCF has no column for is not measured (TMB NA).
+
+    Returns:
+        (the samples measured, one report per cohort file).
+    """
+    from oncorisk.config import is_maf
+
+    by_file: dict[str, list[str]] = {}
+    for sample, path in rows:
+        by_file.setdefault(str(path), []).append(sample)
+    measured: set[str] = set()
+    reports: list[dict] = []
+    for path, samples in by_file.items():
+        maf = is_maf(path)
+        if not maf and len(samples) == 1:
+            read_vcf(f"{samples[0]}={path}", table, include_filtered, use_existing, canonical_only)
+            measured.add(samples[0])
+            continue
+        part = VariantTable()
+        if maf:
+            names = read_maf(path, part)
+        else:
+            names = read_vcf(path, part, include_filtered, use_existing, canonical_only)
+        mapping = match_barcodes(names, samples, barcode_match, path)
+        if not mapping and len(samples) == 1 and len(names) == 1:  # one tumour's own MAF under another id
+            mapping = {names[0]: samples[0]}
+        _append(table, part, mapping)
+        found = set(mapping.values())
+        not_in_sheet = sorted(set(names) - set(mapping))
+        not_in_file = [s for s in samples if s not in found]
+        measured |= found | (set(not_in_file) if maf else set())
+        if not_in_sheet:
+            log.warning("%s: %d of its %d samples are not in the sample sheet and are left out (e.g. %s)%s", path,
+                        len(not_in_sheet), len(names), ", ".join(not_in_sheet[:3]),
+                        "" if barcode_match == "patient" else "; TCGA barcodes of other lengths meet with "
+                        "impact.barcode_match: patient")
+        if not_in_file:
+            log.warning("%s: %d sheet samples are not in it (e.g. %s): %s", path, len(not_in_file),
+                        ", ".join(not_in_file[:3]), "counted as tumours without mutations (a MAF lists mutated "
+                        "tumours only)" if maf else "not measured: their TMB is NA")
+        reports.append(dict(file=path, kind="MAF" if maf else "VCF", samples_in_file=len(names),
+                            matched=len(mapping), barcode_match=barcode_match,
+                            in_file_not_in_sheet=not_in_sheet, in_sheet_not_in_file=not_in_file,
+                            in_sheet_not_in_file_counted_as="no mutations" if maf else "not measured"))
+    return measured, reports

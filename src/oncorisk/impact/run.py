@@ -36,6 +36,8 @@ class ImpactOptions:
 
     out: str
     vcfs: list[str] = field(default_factory=list)
+    # the sheet's (sample, call file) rows: a file on many rows, and any MAF, is split by sample (read_sample_calls)
+    sample_calls: list[tuple[str, str]] = field(default_factory=list)
     maf: str | None = None
     gtf: str | None = None
     ref: str | None = None
@@ -47,6 +49,7 @@ class ImpactOptions:
     include_filtered: bool = False
     callable_bed: str | None = None
     callable_mb: float | None = None
+    barcode_match: str = "exact"  # how sheet ids meet a cohort file's barcodes (inputs.match_barcodes)
     weights: Weights = field(default_factory=Weights)
     force: bool = False  # write into a non-empty --out (io.atomic's output rule)
 
@@ -363,8 +366,10 @@ def write_tsv(cols: dict[str, np.ndarray], columns: list[str], path: Path) -> No
 
 def run_impact(opts: ImpactOptions) -> dict:
     """Run the stage and write its outputs into ``opts.out`` (atomically). Returns a summary."""
-    if not opts.vcfs and not opts.maf:
-        raise UserError("impact: no input: give --vcf VCF [VCF ...] or --maf MAF")
+    if not opts.vcfs and not opts.maf and not opts.sample_calls:
+        if not opts.samples:
+            raise UserError("impact: no input: give --vcf VCF [VCF ...], --maf MAF or --samples SHEET")
+        log.warning("impact: the samples come without any calls: every TMB is NA")
     if opts.chrom_alias not in ("auto", "none") and not Path(opts.chrom_alias).is_file():
         raise UserError(f"--chrom-alias: bad value {opts.chrom_alias!r}: accepted: auto, none, or an existing TSV "
                         f"file from<TAB>to")
@@ -373,8 +378,21 @@ def run_impact(opts: ImpactOptions) -> dict:
     for vcf in opts.vcfs:
         seen_samples += read_vcf(vcf, table, opts.include_filtered, opts.use_existing,
                                  opts.transcript_choice == "canonical")
-    if opts.maf:
+    measured: set[str] = set(seen_samples)
+    cohort_files: list[dict] = []
+    sample_calls = list(opts.sample_calls)
+    if opts.maf and opts.samples:  # a MAF beside a sheet: the calls of the sheet's samples that have no file
+        own = {s for s, _ in sample_calls}
+        sample_calls += [(s, opts.maf) for s in opts.samples if s not in own]
+    elif opts.maf:
         seen_samples += read_maf(opts.maf, table)
+        measured |= set(seen_samples)
+    if sample_calls:
+        from oncorisk.impact.inputs import read_sample_calls
+
+        found, cohort_files = read_sample_calls(sample_calls, table, opts.include_filtered, opts.use_existing,
+                                                opts.transcript_choice == "canonical", opts.barcode_match)
+        measured |= found
     samples = list(dict.fromkeys(opts.samples or seen_samples))
     extra = sorted(set(table.sample) - set(samples))
     if extra:
@@ -393,7 +411,8 @@ def run_impact(opts: ImpactOptions) -> dict:
         callable_mb, source = ann.cds_length() / 1e6, f"coding length of {opts.gtf}"
     else:
         callable_mb, source = None, "unknown: give --callable BED or --callable-mb"
-    unmeasured = set() if opts.maf else set(samples) - set(seen_samples)  # a MAF lists mutated samples only
+    # not measured is not zero: samples without any call file (a MAF named for a sample lists its mutations only)
+    unmeasured = set() if opts.maf and not opts.samples else set(samples) - measured
     if unmeasured:
         log.warning("%d samples come without calls (no VCF): their TMB is NA, not 0 (e.g. %s)", len(unmeasured),
                     ", ".join(sorted(unmeasured)[:3]))
@@ -411,15 +430,17 @@ def run_impact(opts: ImpactOptions) -> dict:
             tmp / "skipped.tsv", sep="\t", index=False)
         info = dict(
             oncorisk_version=__version__, stage="impact",
-            inputs={str(p): sha256(p) for p in [parse_vcf_argument(v)[1] for v in opts.vcfs]
-                    + [x for x in (opts.maf, opts.gtf, opts.ref) if x]},
+            inputs={str(p): sha256(p) for p in dict.fromkeys(
+                [parse_vcf_argument(v)[1] for v in opts.vcfs] + [Path(f) for _, f in sample_calls]
+                + [Path(x) for x in (opts.maf, opts.gtf, opts.ref) if x])},
             options=dict(transcript_choice=opts.transcript_choice, use_existing=opts.use_existing,
                          chrom_alias=opts.chrom_alias, ref_mismatch=opts.ref_mismatch,
                          include_filtered=opts.include_filtered, vaf_scaling=opts.weights.vaf_scaling,
                          confidence_scaling=opts.weights.confidence_scaling,
                          hotspot_weight=opts.weights.hotspot_weight, weight_sources=opts.weights.sources),
             samples=len(samples), genes=len(genes), variant_rows=len(variants["pos"]), skipped=n_skipped,
-            callable_mb=callable_mb, callable_source=source,
+            callable_mb=callable_mb, callable_source=source, cohort_files=cohort_files,
+            samples_not_measured=sorted(unmeasured),
         )
         (tmp / "run_info.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info

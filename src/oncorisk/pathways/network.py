@@ -162,3 +162,24 @@ def load_hotnet2(index_file: str | Path, edge_file: str | Path) -> Network:
             w = _weight(f[2], edge_file, n) if len(f) > 2 else 1.0
             edges.append((names[f[0]], names[f[1]], w))
     return _finish(edges, str(edge_file))
+
+
+def co_membership_edges(sets: dict[str, tuple[str, list[str]]], max_set_size: int = 50,
+                        extra: list[tuple[str, str]] = ()) -> list[tuple[str, str, float]]:
+    """A gene network from gene sets: two genes are linked when they share a set of at most ``max_set_size``
+    members (large sets say little about a pair); the weight is the number of such sets shared, plus one for each
+    curated interaction in ``extra`` (e.g. WikiPathways GPML edges). Sorted, so the file is deterministic."""
+    from itertools import combinations
+
+    weight: dict[tuple[str, str], float] = {}
+    for _name, (_desc, members) in sorted(sets.items()):
+        genes = sorted(set(members))
+        if len(genes) > max_set_size:
+            continue
+        for a, b in combinations(genes, 2):
+            weight[(a, b)] = weight.get((a, b), 0.0) + 1.0
+    for a, b in extra:
+        if a != b:
+            key = (min(a, b), max(a, b))
+            weight[key] = weight.get(key, 0.0) + 1.0
+    return [(a, b, w) for (a, b), w in sorted(weight.items())]

@@ -83,10 +83,11 @@ def gene_lengths_kb(gtf: str | None, callable_bed: str | None = None) -> dict[st
     """Length (kb) over which each gene can collect mutations.
 
     With a callable BED (e.g. the capture panel): the callable bases inside the gene's span; otherwise the
-    exonic length of its longest transcript. None without an annotation.
+    exonic length of its longest transcript. Without an annotation: ``documented_lengths_kb`` (the coding length
+    of the genes oncorisk bundles), or None.
     """
     if not gtf:
-        return None
+        return documented_lengths_kb()
     from oncorisk.impact.annotation import load_annotation
 
     ann = load_annotation(gtf)
@@ -102,6 +103,26 @@ def gene_lengths_kb(gtf: str | None, callable_bed: str | None = None) -> dict[st
             kb = float((ann.exon_end[a:b] - ann.exon_start[a:b]).sum()) / 1000
         lengths[g] = max(lengths.get(g, 0.0), kb)
     return {g: v for g, v in lengths.items() if v > 0}
+
+
+LENGTH_SOURCE_DOCUMENTED = ("coding length 3 x protein length (UniProt canonical, resources/genes/*.tsv) for the "
+                            "bundled genes; the median of those for other genes (no annotation given)")
+
+
+def documented_lengths_kb() -> dict[str, float]:
+    """Coding length (kb) = 3 x canonical protein length of the genes in resources/genes (cancer and background
+    genes): the length adjustment of a run without a GTF (e.g. a cohort MAF); other genes get their median."""
+    from oncorisk.io.tables import read_table
+    from oncorisk.resources import resource_path
+
+    lengths: dict[str, float] = {}
+    for name in ("cancer_genes.tsv", "background_genes.tsv"):
+        path = resource_path("genes", name)
+        df = read_table(str(path), "resources", comment="#", dtype={"gene": str}, keep_default_na=False)
+        for gene, aa in zip(df["gene"], pd.to_numeric(df["protein_length"], errors="coerce")):
+            if aa == aa and aa > 0:
+                lengths[gene] = 3 * float(aa) / 1000
+    return lengths
 
 
 def _callable_prefix(bed: str):
@@ -256,6 +277,9 @@ def run_pathways(opts: PathwayOptions) -> dict:
             network=net.report | dict(cohort_genes_absent=len(absent), network_genes_not_in_cohort=len(isolated),
                                       mutated_genes_absent=hit_absent[:50]),
             gene_sets=len(sets), tested=int(ranking["p"].notna().sum()), metrics=metrics,
+            gene_length_source=(f"exonic length of the longest transcript in {opts.gtf}" if opts.gtf
+                                else LENGTH_SOURCE_DOCUMENTED) + (f", callable bases of {opts.callable}"
+                                                                  if opts.gtf and opts.callable else ""),
             inputs={p: sha256(p)
                     for p in (opts.impact, opts.gene_sets, opts.network) if p},
         )
