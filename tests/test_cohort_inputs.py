@@ -69,3 +69,15 @@ def test_patients_without_an_outcome_are_left_out_of_the_outcome_model_only():
     sub, left_out = select_outcome(data)
     assert left_out == ["P1", "P2"] and sub.samples == ["P0", "P3", "P4"]
     assert sub.event.dtype.kind == "i" and sub.genomic[:, 0].tolist() == [0.0, 3.0, 4.0]
+
+
+def test_gene_network_links_members_of_small_sets_weighted_by_sets_shared(tmp_path):
+    from conftest import cli
+
+    gmt = tmp_path / "s.gmt"
+    gmt.write_text("A\tx\tTP53\tMDM2\tCDKN2A\nB\tx\tTP53\tMDM2\nBIG\tx\t" + "\t".join(f"G{i}" for i in range(60)) + "\n")
+    out = tmp_path / "net.tsv"
+    res = cli("gene-network", "--gene-sets", str(gmt), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    rows = [line.split("\t") for line in out.read_text().splitlines() if not line.startswith(("#", "gene_a"))]
+    assert rows == [["CDKN2A", "MDM2", "1"], ["CDKN2A", "TP53", "1"], ["MDM2", "TP53", "2"]]  # BIG: > 50

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from oncorisk.errors import UserError, input_error
@@ -72,15 +71,21 @@ def _schema_at(schema: dict, path: list) -> dict:
     return schema
 
 
-# JSON Schema counts 2.0 as an integer; a count written 2.0 in YAML is a float to Python and breaks range() later
-Validator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)),
-)
+def Validator(schema: dict):  # noqa: N802 - reads as the class it returns an instance of
+    """A Draft 2020-12 validator in which 2.0 is not an integer: JSON Schema counts 2.0 as one, but a count written
+    2.0 in YAML is a float to Python and breaks range() later. jsonschema is imported here, not at module level,
+    so stages that only read the schema's defaults (oncorisk.options) do not need it."""
+    import jsonschema
+
+    cls = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)),
+    )
+    return cls(schema)
 
 
-def format_schema_error(err: jsonschema.ValidationError, schema: dict, file: str, where: str) -> UserError:
+def format_schema_error(err, schema: dict, file: str, where: str) -> UserError:
     """Turn a jsonschema error into one line: file, key/column, value, what is accepted."""
     path = [p for p in err.absolute_path]
     field = where + ".".join(str(p) for p in path) if path else where.rstrip(".") or "top level"
