@@ -18,26 +18,12 @@ from typing import Any
 import yaml
 
 from oncorisk.errors import UserError, input_error
+from oncorisk.schema import load_schema, schema_dir  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
 SAMPLE_COLUMNS = ("sample", "tumor_bam", "normal_bam", "vcf", "image_embedding", "label", "time", "event")
 PATH_COLUMNS = ("tumor_bam", "normal_bam", "vcf", "image_embedding")
-
-
-def schema_dir() -> Path:
-    """Folder holding config.schema.yaml and samples.schema.yaml (installed package or checkout)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "schemas", here.parents[1] / "workflow" / "schemas"):
-        if (candidate / "config.schema.yaml").is_file():
-            return candidate
-    raise FileNotFoundError(f"oncorisk's schemas were not found next to {here}; reinstall oncorisk")
-
-
-def load_schema(name: str) -> dict:
-    """Load one schema (``config`` or ``samples``)."""
-    with open(schema_dir() / f"{name}.schema.yaml") as fh:
-        return yaml.safe_load(fh)
 
 
 def _defaults(schema: dict) -> dict:

@@ -44,7 +44,7 @@ FLAGS: dict[str, dict[str, str]] = {
 
 
 def _schema() -> dict:
-    from oncorisk.config import load_schema
+    from oncorisk.schema import load_schema
 
     return load_schema("config")
 
