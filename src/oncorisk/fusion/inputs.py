@@ -194,8 +194,8 @@ def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | N
     label = time = event = None
     if any(s.label is not None for s in sheet):
         label = np.array([np.nan if s.label is None else s.label for s in sheet], dtype=float)
-    if any(s.time is not None and s.event is not None for s in sheet):
-        known = [s.time is not None and s.event is not None for s in sheet]
+    known = [s.time is not None and s.event is not None for s in sheet]
+    if any(known):
         time = np.array([s.time if k else np.nan for s, k in zip(sheet, known)], dtype=float)
         event = np.array([s.event if k else np.nan for s, k in zip(sheet, known)], dtype=float)
     return FusionData(samples, g, list(gen.columns), imaging, [f"img:{i:03d}" for i in range(dim)],

@@ -71,6 +71,11 @@ def _check(data: FusionData, folds: int, outcome: str = "auto") -> str:
     raise UserError("sample sheet: no label, nor time and event: fusion needs outcomes to learn from")
 
 
+def main_model(oof: dict) -> str:
+    """The model whose risk is reported: fused, or genomic in a cohort without images (no fused model)."""
+    return "fused" if "fused" in oof else "genomic"
+
+
 def single_feature_baseline(x: np.ndarray, names: list[str], fold: np.ndarray, score) -> tuple[np.ndarray, list[str]]:
     """Out-of-fold scores of the best single feature: in each fold, the column of ``x`` (and its sign) that
     scores best on the training patients (``score(rows, values)``: AUC or c-index) scores the held-out ones.
@@ -104,8 +109,8 @@ def baselines(data: FusionData, fold: np.ndarray, mode: str) -> tuple[dict[str, 
         def score(rows, v):
             return c_index(data.time[rows], data.event[rows], v)
     scores, chosen = {}, {}
-    for name, prefix in (("baseline_tmb", "TMB"), ("baseline_best_gene", "gene:")):
-        cols = [j for j, n in enumerate(data.genomic_names) if n == prefix or (prefix.endswith(":") and n.startswith(prefix))]
+    for name, feature in (("baseline_tmb", lambda n: n == "TMB"), ("baseline_best_gene", lambda n: n.startswith("gene:"))):
+        cols = [j for j, n in enumerate(data.genomic_names) if feature(n)]
         if cols:
             scores[name], chosen[name] = single_feature_baseline(
                 data.genomic[:, cols], [data.genomic_names[j] for j in cols], fold, score)
@@ -138,7 +143,7 @@ def _survival_figure(out: Path, time: np.ndarray, event: np.ndarray, oof: dict, 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    main = "fused" if "fused" in oof else "genomic"
+    main = main_model(oof)
     high = oof[main] > np.median(oof[main])
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for group, colour, name in ((~high, "#2e86c1", "low risk"), (high, "#c0392b", "high risk")):
@@ -178,7 +183,7 @@ def _figures(out: Path, y, oof: dict, threshold: float, metrics: dict) -> None:
     fig.tight_layout()
     fig.savefig(out / "roc.png", dpi=120)
     plt.close(fig)
-    main = "fused" if "fused" in oof else "genomic"  # a cohort without images has no fused model
+    main = main_model(oof)
     prob = 1 / (1 + np.exp(-oof[main]))
     frac, mean_pred = calibration_curve(y, prob, n_bins=8, strategy="quantile")
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -321,7 +326,7 @@ def run_fusion(opts: FusionOptions) -> dict:
                      "n_without_outcome": len(no_outcome)}
     if mode == "binary":
         y = data.label
-        threshold = opts.threshold if opts.threshold is not None else youden_threshold(y, oof["fused" if "fused" in oof else "genomic"])
+        threshold = opts.threshold if opts.threshold is not None else youden_threshold(y, oof[main_model(oof)])
         metrics["threshold"] = threshold
         for m, score in oof.items():
             thr = opts.threshold if opts.threshold is not None else youden_threshold(y, score)
@@ -336,7 +341,7 @@ def run_fusion(opts: FusionOptions) -> dict:
             ci = bootstrap(lambda idx, s=score: c_index(data.time[idx], data.event[idx], s[idx]), len(score), rng,
                            opts.bootstrap_rounds)
             metrics[m] = {"c_index": dict(value=c_index(data.time, data.event, score), ci=list(ci))}
-    risk = pd.Series(oof.get("fused", oof["genomic"]), index=data.samples)
+    risk = pd.Series(oof[main_model(oof)], index=data.samples)
     with atomic_dir(opts.out, "fusion", opts.force) as tmp:
         table = pd.DataFrame({"sample": data.samples, "risk": risk.to_numpy(), "fold": cv["fold"]})
         if mode == "binary":

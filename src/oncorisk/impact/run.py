@@ -378,15 +378,14 @@ def run_impact(opts: ImpactOptions) -> dict:
     for vcf in opts.vcfs:
         seen_samples += read_vcf(vcf, table, opts.include_filtered, opts.use_existing,
                                  opts.transcript_choice == "canonical")
-    measured: set[str] = set(seen_samples)
-    cohort_files: list[dict] = []
     sample_calls = list(opts.sample_calls)
     if opts.maf and opts.samples:  # a MAF beside a sheet: the calls of the sheet's samples that have no file
         own = {s for s, _ in sample_calls}
         sample_calls += [(s, opts.maf) for s in opts.samples if s not in own]
     elif opts.maf:
         seen_samples += read_maf(opts.maf, table)
-        measured |= set(seen_samples)
+    measured: set[str] = set(seen_samples)
+    cohort_files: list[dict] = []
     if sample_calls:
         from oncorisk.impact.inputs import read_sample_calls
 
@@ -412,7 +411,7 @@ def run_impact(opts: ImpactOptions) -> dict:
     else:
         callable_mb, source = None, "unknown: give --callable BED or --callable-mb"
     # not measured is not zero: samples without any call file (a MAF named for a sample lists its mutations only)
-    unmeasured = set() if opts.maf and not opts.samples else set(samples) - measured
+    unmeasured = set(samples) - measured
     if unmeasured:
         log.warning("%d samples come without calls (no VCF): their TMB is NA, not 0 (e.g. %s)", len(unmeasured),
                     ", ".join(sorted(unmeasured)[:3]))

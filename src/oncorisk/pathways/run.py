@@ -84,7 +84,7 @@ def gene_lengths_kb(gtf: str | None, callable_bed: str | None = None) -> dict[st
 
     With a callable BED (e.g. the capture panel): the callable bases inside the gene's span; otherwise the
     exonic length of its longest transcript. Without an annotation: ``documented_lengths_kb`` (the coding length
-    of the genes oncorisk bundles), or None.
+    of the genes oncorisk bundles).
     """
     if not gtf:
         return documented_lengths_kb()
@@ -112,17 +112,9 @@ LENGTH_SOURCE_DOCUMENTED = ("coding length 3 x protein length (UniProt canonical
 def documented_lengths_kb() -> dict[str, float]:
     """Coding length (kb) = 3 x canonical protein length of the genes in resources/genes (cancer and background
     genes): the length adjustment of a run without a GTF (e.g. a cohort MAF); other genes get their median."""
-    from oncorisk.io.tables import read_table
-    from oncorisk.resources import resource_path
+    from oncorisk.resources import gene_catalogue
 
-    lengths: dict[str, float] = {}
-    for name in ("cancer_genes.tsv", "background_genes.tsv"):
-        path = resource_path("genes", name)
-        df = read_table(str(path), "resources", comment="#", dtype={"gene": str}, keep_default_na=False)
-        for gene, aa in zip(df["gene"], pd.to_numeric(df["protein_length"], errors="coerce")):
-            if aa == aa and aa > 0:
-                lengths[gene] = 3 * float(aa) / 1000
-    return lengths
+    return {r["gene"]: 3 * int(r["protein_length"]) / 1000 for r in gene_catalogue() if int(r["protein_length"]) > 0}
 
 
 def _callable_prefix(bed: str):

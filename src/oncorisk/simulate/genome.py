@@ -8,14 +8,13 @@ signals, and carry the real reference codon at each bundled hotspot.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from oncorisk.errors import UserError
-from oncorisk.resources import resource_path
+from oncorisk.resources import gene_catalogue, read_tsv_comments, resource_path
 from oncorisk.simulate.sequence import BASES, GENETIC_CODE, SENSE_CODONS, STOP_CODONS, revcomp
 
 LINE_WIDTH = 60
@@ -77,19 +76,11 @@ class GeneModel:
         return self.cds_positions[i : i + 3]
 
 
-def read_tsv_comments(path: Path) -> list[dict]:
-    """Rows of a TSV whose leading '#' lines are comments."""
-    with open(path, newline="") as fh:
-        rows = [line for line in fh if line.strip() and not line.startswith("#")]
-    return list(csv.DictReader(rows, delimiter="\t"))
-
-
 def load_catalogue() -> tuple[list[GeneInfo], dict[str, list[Hotspot]]]:
     """Load the bundled gene catalogue (cancer genes, then background housekeeping genes) and hotspot table."""
     genes = [
         GeneInfo(r["gene"], r["role"], int(r["protein_length"]), None if r["driver_pathway"] == "-" else r["driver_pathway"])
-        for table in ("cancer_genes.tsv", "background_genes.tsv")
-        for r in read_tsv_comments(resource_path("genes", table))
+        for r in gene_catalogue()
     ]
     hotspots: dict[str, list[Hotspot]] = {}
     for r in read_tsv_comments(resource_path("genes", "hotspots.tsv")):
