@@ -131,17 +131,21 @@ def test_network_sharing_no_gene_fails_clearly(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_gnn_constructor_shapes_on_a_hand_built_graph():
+def test_gnn_constructor_shapes_and_batched_inference_on_a_hand_built_graph():
     import torch
 
     from oncorisk.pathways.gnn import GnnConfig, build_model
+    from oncorisk.pathways.graph_model import batched_logits, graph_operator
 
     edge_index = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 4], [1, 0, 2, 1, 3, 2, 4, 3]])
-    x = torch.randn(5, 6)
+    x = torch.randn(3, 5, 6)
     for model in ("sage", "gcn", "gat"):
-        net = build_model(GnnConfig(model=model, hidden=8, layers=2), in_channels=6)
-        out = net(x, edge_index, torch.ones(8))
-        assert out.shape == (5,) and torch.isfinite(out).all()
+        net = build_model(GnnConfig(model=model, hidden=8, layers=2), in_channels=6).eval()
+        adj = graph_operator(edge_index, torch.linspace(0.2, 1.0, 8), 5, model)
+        one = torch.stack([net(xb, adj) for xb in x])
+        assert one.shape == (3, 5) and torch.isfinite(one).all()
+        with torch.no_grad():  # the permutation null's batched pass equals the model run vector by vector
+            assert torch.allclose(batched_logits(net, x, adj), one, atol=1e-5)
 
 
 @pytest.mark.slow
@@ -199,3 +203,42 @@ def test_string_and_hotnet2_networks(tmp_path):
     (tmp_path / "bad_edges.txt").write_text("1 7\n")
     with pytest.raises(UserError, match="indices present in"):
         load_hotnet2(tmp_path / "index.txt", tmp_path / "bad_edges.txt")
+
+
+def _hand_built(tmp_path, carriers: list[int], labels: bool):
+    """20 genes: a ring 0-1-...-19-0, set P = genes 0-4 (a path), set D = genes 10-14 made a clique; the genes
+    in ``carriers`` are mutated in most of 40 samples, the others rarely (same length for all)."""
+    from oncorisk.pathways.run import PathwayOptions, run_pathways
+
+    genes = [f"G{i:02d}" for i in range(20)]
+    edges = {(i, (i + 1) % 20) for i in range(20)} | {(a, b) for a in range(10, 15) for b in range(a + 1, 15)}
+    (tmp_path / "net.tsv").write_text("".join(f"{genes[a]}\t{genes[b]}\n" for a, b in sorted(edges)))
+    (tmp_path / "sets.gmt").write_text("P\tpath\t" + "\t".join(genes[:5]) + "\nD\tclique\t"
+                                       + "\t".join(genes[10:15]) + "\n")
+    rng = np.random.default_rng(0)
+    impact = (rng.random((20, 40)) < 0.05).astype(float)
+    impact[carriers] = (rng.random((len(carriers), 40)) < 0.6).astype(float) * 2
+    pd.DataFrame(impact, index=pd.Index(genes, name="gene"),
+                 columns=[f"S{j}" for j in range(40)]).reset_index().to_csv(tmp_path / "m.tsv", sep="\t", index=False)
+    if labels:  # four known cancer genes among the carriers' kind, four not
+        (tmp_path / "lab.tsv").write_text("gene\tlabel\n" + "".join(f"{genes[i]}\t{int(i in carriers)}\n"
+                                                                   for i in sorted(set(carriers) | {6, 8, 16, 18})))
+    out = tmp_path / f"out{carriers[0]}{int(labels)}"
+    from oncorisk.pathways.gnn import GnnConfig
+
+    run_pathways(PathwayOptions(impact=str(tmp_path / "m.tsv"), gene_sets=str(tmp_path / "sets.gmt"),
+                                network=str(tmp_path / "net.tsv"), labels=str(tmp_path / "lab.tsv") if labels else None,
+                                permutations=2000, out=str(out), seed=1,
+                                gnn=GnnConfig(hidden=8, folds=2, bagging=1, epochs=60, seed=1)))
+    return pd.read_csv(out / "pathway_ranking.tsv", sep="\t").set_index("pathway")
+
+
+@pytest.mark.parametrize("labels", [False, True], ids=["propagation", "gnn"])
+def test_network_null_keeps_the_network_fixed_on_a_hand_built_graph(tmp_path, labels):
+    """Evidence on P's members: P significant; the same evidence on non-members (genes 5-9, P's neighbours
+    along the ring): P is not; the clique D without evidence is significant in neither."""
+    on = _hand_built(tmp_path, [0, 1, 2, 3, 4], labels)
+    off = _hand_built(tmp_path, [5, 6, 7, 8, 9] if not labels else [5, 7, 9, 17, 19], labels)
+    assert on.loc["P", "p"] < 0.05, on
+    assert off.loc["P", "p"] > 0.05 and on.loc["D", "p"] > 0.05 and off.loc["D", "p"] > 0.05, (on, off)
+    assert {"baseline_score", "baseline_p", "baseline_q"} <= set(on.columns)

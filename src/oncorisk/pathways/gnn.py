@@ -20,8 +20,9 @@ from oncorisk.repro import pick_device, seed_everything
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("frac_samples_hit", "mean_impact", "max_impact", "burden_per_kb", "evidence_z", "degree",
-            "propagation_score")
+EVIDENCE = ("evidence_z", "recurrence_z", "max_impact")  # from the mutations, length-adjusted: what the pathway null moves between genes
+NODE = ("degree", "exon_kb")  # the gene's own: they stay with it
+FEATURES = EVIDENCE + NODE + ("propagation_score",)  # + the evidence propagated over the network
 
 
 @dataclass(frozen=True)
@@ -43,32 +44,22 @@ class GnnConfig:
 
 
 def build_model(cfg: GnnConfig, in_channels: int):
-    """Explicit constructor: in_channels -> hidden (× layers) -> 1 logit."""
-    import torch
-    from torch_geometric.nn import GATConv, GCNConv, SAGEConv
+    """Explicit constructor: in_channels -> hidden (x layers) -> 1 logit (pathways.graph_model.GeneGNN)."""
+    from oncorisk.pathways.graph_model import GeneGNN
 
-    conv = {"gcn": lambda i, o: GCNConv(i, o, add_self_loops=True, normalize=True),
-            "gat": lambda i, o: GATConv(i, o, heads=1),
-            "sage": lambda i, o: SAGEConv(i, o)}[cfg.model]
+    return GeneGNN(cfg.model, in_channels, cfg.hidden, cfg.layers, cfg.dropout)
 
-    class GeneGNN(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            dims = [in_channels] + [cfg.hidden] * cfg.layers
-            self.convs = torch.nn.ModuleList(conv(a, b) for a, b in zip(dims[:-1], dims[1:]))
-            # the head sees the gene's own features next to the convolved ones (a skip connection), so a gene's
-            # own evidence is not averaged away by its neighbours
-            self.head = torch.nn.Linear(cfg.hidden + in_channels, 1)
 
-        def forward(self, x, edge_index, edge_weight=None):
-            h = x
-            for c in self.convs:
-                h = c(h, edge_index, edge_weight) if cfg.model == "gcn" else c(h, edge_index)
-                h = torch.nn.functional.relu(h)
-                h = torch.nn.functional.dropout(h, p=cfg.dropout, training=self.training)
-            return self.head(torch.cat([h, x], dim=-1)).squeeze(-1)
+def input_scaling(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and scale of the asinh-transformed features (the observed cohort's; permuted evidence reuses them)."""
+    f = np.arcsinh(np.asarray(features, dtype=float))
+    sd = f.std(0)
+    return f.mean(0), np.where(sd > 0, sd, 1.0)
 
-    return GeneGNN()
+
+def model_inputs(features: np.ndarray, centre: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """What the GNN sees: asinh(features) standardised with ``input_scaling``'s centre and scale (float32)."""
+    return ((np.arcsinh(np.asarray(features, dtype=float)) - centre) / scale).astype(np.float32)
 
 
 def _auprc(y: np.ndarray, s: np.ndarray) -> float:
@@ -77,7 +68,7 @@ def _auprc(y: np.ndarray, s: np.ndarray) -> float:
     return float(average_precision_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
 
 
-def train_fold(cfg: GnnConfig, x, edge_index, edge_weight, train_idx: np.ndarray, y_train: np.ndarray,
+def train_fold(cfg: GnnConfig, x, adj_t, train_idx: np.ndarray, y_train: np.ndarray,
                val_idx: np.ndarray, y_val: np.ndarray, device):
     """Train one model; returns the model at its best inner-validation AUPRC (and that AUPRC)."""
     import torch
@@ -93,11 +84,11 @@ def train_fold(cfg: GnnConfig, x, edge_index, edge_weight, train_idx: np.ndarray
     for _epoch in range(cfg.epochs):
         model.train()
         opt.zero_grad()
-        out = model(x, edge_index, edge_weight)
+        out = model(x, adj_t)
         loss = loss_fn(out[ti], yt)
         loss.backward()
         opt.step()
-        score = evaluate(model, x, edge_index, edge_weight)[val_idx]
+        score = evaluate(model, x, adj_t)[val_idx]
         ap = _auprc(y_val, score)
         if ap > best + 1e-9:
             best, wait = ap, 0
@@ -111,55 +102,71 @@ def train_fold(cfg: GnnConfig, x, edge_index, edge_weight, train_idx: np.ndarray
     return model, best
 
 
-def evaluate(model, x, edge_index, edge_weight) -> np.ndarray:
+def evaluate(model, x, adj_t) -> np.ndarray:
     import torch
 
     model.eval()
     with torch.no_grad():
-        return torch.sigmoid(model(x, edge_index, edge_weight)).cpu().numpy()
+        return torch.sigmoid(model(x, adj_t)).cpu().numpy()
 
 
 def cross_validate(cfg: GnnConfig, features: np.ndarray, edge_index, edge_weight, labelled: np.ndarray,
                    y: np.ndarray, baselines: dict[str, np.ndarray]) -> dict:
-    """k-fold CV over the labelled genes. Returns held-out predictions, the averaged score of all genes, and
-    AUPRC/AUROC of the GNN and of each baseline on the same held-out genes (per fold and pooled)."""
+    """k-fold CV over the labelled genes. Returns held-out predictions, the score of every gene (a labelled gene's
+    from the fold that held it out, the others' the mean of all folds), AUPRC/AUROC of the GNN and of each
+    baseline on the same held-out genes (per fold and pooled), and what ``pathways.null.GnnScorer`` needs to
+    score other evidence with the same models: the trained models per fold (eval mode, on the device), each
+    labelled gene's fold, the input scaling and the graph operator."""
     import torch
-    from sklearn.metrics import average_precision_score, roc_auc_score
     from sklearn.model_selection import StratifiedKFold
+
+    from oncorisk.pathways.graph_model import graph_operator
 
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
-    f = np.arcsinh(np.asarray(features, dtype=float))
-    x = torch.as_tensor((f - f.mean(0)) / np.where(f.std(0) > 0, f.std(0), 1), dtype=torch.float32, device=device)
-    ei, ew = edge_index.to(device), edge_weight.to(device)
+    centre, scale = input_scaling(features)
+    x = torch.as_tensor(model_inputs(features, centre, scale), device=device)
+    adj_t = graph_operator(edge_index, edge_weight, features.shape[0], cfg.model).to(device)
     folds = min(cfg.folds, int(y.sum()) // 2, int(len(y) - y.sum()) // 2)
     if folds < 2:
         raise ValueError(f"{int(y.sum())} positive and {int(len(y) - y.sum())} negative labelled genes in the network: "
                          f"cross-validation needs at least 4 of each")
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.seed)
     held_out = np.full(len(labelled), np.nan)
-    all_scores = np.zeros(features.shape[0])
-    per_fold = []
+    fold_of = np.full(len(labelled), -1, dtype=np.int64)
+    fold_scores, models, per_fold = [], [], []
     for k, (tr, te) in enumerate(skf.split(labelled, y)):
         n_inner = max(2, min(4, int(y[tr].sum()), int(len(tr) - y[tr].sum())))
         inner = StratifiedKFold(n_splits=n_inner, shuffle=True, random_state=cfg.seed + k).split(tr, y[tr])
-        preds = []
+        bag = []
         for j, (fit, val) in enumerate(inner):
             if j >= max(1, cfg.bagging):
                 break
             seed_everything(cfg.seed + 100 * k + j)
-            model, _ = train_fold(cfg, x, ei, ew, labelled[tr[fit]], y[tr[fit]], labelled[tr[val]], y[tr[val]],
+            model, _ = train_fold(cfg, x, adj_t, labelled[tr[fit]], y[tr[fit]], labelled[tr[val]], y[tr[val]],
                                   device)
-            preds.append(evaluate(model, x, ei, ew))
-        pred = np.mean(preds, axis=0)
-        held_out[te] = pred[labelled[te]]
-        all_scores += pred / folds
+            bag.append(model.eval())
+        pred = np.mean([evaluate(m, x, adj_t) for m in bag], axis=0)
+        held_out[te], fold_of[te] = pred[labelled[te]], k
+        fold_scores.append(pred)
+        models.append(bag)
         fold_metrics = {"gnn": _auprc(y[te], pred[labelled[te]])}
         for name, b in baselines.items():
             fold_metrics[name] = _auprc(y[te], b[labelled[te]])
         per_fold.append(fold_metrics)
-    pooled = {"gnn": dict(auprc=float(average_precision_score(y, held_out)), auroc=float(roc_auc_score(y, held_out)))}
-    for name, b in baselines.items():
-        pooled[name] = dict(auprc=float(average_precision_score(y, b[labelled])), auroc=float(roc_auc_score(y, b[labelled])))
-    return dict(held_out=held_out, scores=all_scores, folds=per_fold, pooled=pooled, device=str(device),
-                mean_fold_auprc={m: float(np.nanmean([f[m] for f in per_fold])) for m in per_fold[0]})
+    scores = np.mean(fold_scores, axis=0)
+    scores[labelled] = held_out
+    return dict(held_out=held_out, scores=scores, folds=per_fold, device=str(device),
+                pooled=pooled_metrics(y, {"gnn": held_out} | {name: b[labelled] for name, b in baselines.items()}),
+                mean_fold_auprc={m: float(np.nanmean([f[m] for f in per_fold])) for m in per_fold[0]},
+                models=models, fold_of=fold_of, centre=centre, scale=scale, adj_t=adj_t)
+
+
+def pooled_metrics(y: np.ndarray, scores: dict[str, np.ndarray]) -> dict:
+    """AUPRC and AUROC of each score over the same genes (NaN where the genes hold one class only)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    if len(np.unique(y)) < 2:
+        return {name: dict(auprc=float("nan"), auroc=float("nan")) for name in scores}
+    return {name: dict(auprc=float(average_precision_score(y, s)), auroc=float(roc_auc_score(y, s)))
+            for name, s in scores.items()}

@@ -33,7 +33,8 @@ def gene_features(matrix: pd.DataFrame, genes: list[str], exon_kb: dict[str, flo
 
     ``evidence_z`` is the length-adjusted excess of impact: with total impact T and squared impact Q over all
     genes and exonic length L_g (kb), the expectation is T·L_g/ΣL and the variance Q·L_g/ΣL, so
-    z_g = (impact_g − T·L_g/ΣL) / sqrt(Q·L_g/ΣL). Without lengths every gene counts as 1 kb.
+    z_g = (impact_g − T·L_g/ΣL) / sqrt(Q·L_g/ΣL). ``recurrence_z`` is the same for the number of samples hit
+    (H hits in all, Poisson): (hits_g − H·L_g/ΣL) / sqrt(H·L_g/ΣL). Without lengths every gene counts as 1 kb.
     """
     m = matrix.reindex(genes).fillna(0.0)
     n = max(m.shape[1], 1)
@@ -46,20 +47,34 @@ def gene_features(matrix: pd.DataFrame, genes: list[str], exon_kb: dict[str, flo
     expected = total.sum() * share
     variance = (values ** 2).sum() * share
     z = np.divide(total - expected, np.sqrt(variance), out=np.zeros_like(total), where=variance > 0)
+    hits = (values > 0).sum(axis=1).astype(float)
+    expected_hits = hits.sum() * share
+    recurrence = np.divide(hits - expected_hits, np.sqrt(expected_hits), out=np.zeros_like(hits),
+                           where=expected_hits > 0)
     return pd.DataFrame({"frac_samples_hit": frac, "mean_impact": total / n, "max_impact": values.max(axis=1),
-                         "exon_kb": length, "burden_per_kb": total / n / length, "evidence_z": z},
+                         "exon_kb": length, "burden_per_kb": total / n / length, "evidence_z": z,
+                         "recurrence_z": recurrence},
                         index=pd.Index(genes, name="gene"))
 
 
-def propagate(adjacency, heat: np.ndarray, restart: float = RESTART, iterations: int = 100, tol: float = 1e-10) -> np.ndarray:
-    """Random walk with restart from ``heat`` over a symmetric adjacency (column-normalised)."""
+def walk_operator(adjacency):
+    """The column-normalised adjacency W of the random walk (isolated genes keep no heat from neighbours)."""
     a = sparse.csr_matrix(adjacency, dtype=float)
     deg = np.asarray(a.sum(axis=0)).ravel()
-    w = a @ sparse.diags(np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0))
-    s = heat.astype(float).copy()
+    return sparse.csr_matrix(a @ sparse.diags(np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)))
+
+
+def propagate(adjacency, heat: np.ndarray, restart: float = RESTART, iterations: int = 100, tol: float = 1e-10,
+              operator=None) -> np.ndarray:
+    """Random walk with restart from ``heat`` (one vector, or genes x B columns) over a symmetric adjacency
+    (column-normalised; pass ``operator``, from ``walk_operator``, to reuse it); stops when no entry changes by
+    more than ``tol``."""
+    w = walk_operator(adjacency) if operator is None else operator
+    heat = np.asarray(heat, dtype=float)
+    s = heat.copy()
     for _ in range(iterations):
         nxt = (1 - restart) * (w @ s) + restart * heat
-        if np.abs(nxt - s).sum() < tol:
+        if np.abs(nxt - s).max(initial=0.0) < tol:
             return nxt
         s = nxt
     return s
@@ -75,6 +90,13 @@ def degree_bins(degree: np.ndarray, n_bins: int = DEGREE_BINS) -> np.ndarray:
     ranks = pd.Series(degree).rank(method="dense").to_numpy()
     edges = np.unique(np.quantile(ranks, np.linspace(0, 1, n_bins + 1)))
     return np.clip(np.searchsorted(edges, ranks, side="right") - 1, 0, len(edges) - 2)
+
+
+def degree_length_bins(degree: np.ndarray, length: np.ndarray, n_bins: int = DEGREE_BINS) -> np.ndarray:
+    """One bin per gene, 0..k-1: its degree quantile bin x its length quantile bin (``n_bins`` each, empty ones
+    dropped). Both permutation tests match on it: a random set draws its genes from the members' bins, and the
+    network null moves evidence only between genes of one bin."""
+    return np.unique(degree_bins(degree, n_bins) * n_bins + degree_bins(length, n_bins), return_inverse=True)[1]
 
 
 def bh(p: np.ndarray) -> np.ndarray:
@@ -102,7 +124,7 @@ def rank_pathways(scores: np.ndarray, genes: list[str], degree: np.ndarray, leng
     """
     z = np.clip(np.asarray(scores, dtype=float), 0.0, cap)
     index = {g: i for i, g in enumerate(genes)}
-    bins = np.unique(degree_bins(degree, n_bins) * n_bins + degree_bins(length, n_bins), return_inverse=True)[1]
+    bins = degree_length_bins(degree, length, n_bins)
     members_of_bin = [np.flatnonzero(bins == b) for b in range(bins.max() + 1)]
     rows = []
     for name, (_desc, members) in sets.items():
