@@ -171,6 +171,8 @@ def test_gnn_beats_frequency_and_hotnet2_baselines_on_held_out_genes(tmp_path):
     gnn = m["pooled"]["gnn"]["auprc"]
     assert gnn > m["pooled"]["mutation_frequency"]["auprc"] + 0.2
     assert gnn > m["pooled"]["hotnet2_propagation"]["auprc"] + 0.2
+    assert m["gnn_at_least_best_baseline"] and gnn >= m["pooled"]["evidence_propagation"]["auprc"]  # it earns its place
+    assert m["low_own_evidence"]["genes"] == 135
     genes = pd.read_csv(tmp_path / "pw" / "gene_scores.tsv", sep="\t")
     assert genes["gnn_score"].between(0, 1).all()
 
@@ -235,10 +237,13 @@ def _hand_built(tmp_path, carriers: list[int], labels: bool):
 
 @pytest.mark.parametrize("labels", [False, True], ids=["propagation", "gnn"])
 def test_network_null_keeps_the_network_fixed_on_a_hand_built_graph(tmp_path, labels):
-    """Evidence on P's members: P significant; the same evidence on non-members (genes 5-9, P's neighbours
-    along the ring): P is not; the clique D without evidence is significant in neither."""
+    """Evidence on P's members: P significant; the same evidence on non-members (P's neighbours along the
+    ring): P is not. The clique D without evidence: not significant under the propagation score, which can only
+    gain when evidence lands next to D (under the GNN's learnt score D's p is merely uniform, one draw of it is
+    no test)."""
     on = _hand_built(tmp_path, [0, 1, 2, 3, 4], labels)
     off = _hand_built(tmp_path, [5, 6, 7, 8, 9] if not labels else [5, 7, 9, 17, 19], labels)
-    assert on.loc["P", "p"] < 0.05, on
-    assert off.loc["P", "p"] > 0.05 and on.loc["D", "p"] > 0.05 and off.loc["D", "p"] > 0.05, (on, off)
+    assert on.loc["P", "p"] < 0.05 and off.loc["P", "p"] > 0.05, (on, off)
+    if not labels:
+        assert on.loc["D", "p"] > 0.05 and off.loc["D", "p"] > 0.05, (on, off)
     assert {"baseline_score", "baseline_p", "baseline_q"} <= set(on.columns)

@@ -4,13 +4,14 @@ Gene evidence: the length-adjusted excess of impact, z_g (see ``gene_features``)
 by length alone and short genes do not win by noise.
 Propagation: random walk with restart on the column-normalised network, s = (1 - r)·W·s + r·h (r = 0.5), as
 in HotNet2's diffusion, of the positive part of the evidence: the network gene score.
-Pathway statistic: the mean of min(max(z, 0), cap) over the member genes' own evidence (drivers concentrate in a
+Baseline pathway statistic (the GNN statistic and its network-fixed null are in pathways.null): the mean of
+min(max(z, 0), cap) over the member genes' own evidence (drivers concentrate in a
 few genes of a pathway, so the positive part keeps them from being averaged away; the cap, z = 4 by default,
 one-sided p ~ 3e-5, counts a gene that far beyond its expectation as a sure hit, so no single extreme gene,
 a member or one drawn into a random set, decides a set's fate: a set is significant when several of its
-members are in excess). Propagated scores are not used
-for the test: neighbours share propagated signal and pathways are densely connected, so a connected set would
-look significant by construction.
+members are in excess). Propagated scores cannot be tested this way: neighbours share propagated signal and
+pathways are densely connected, so a connected set would beat random sets by construction (hence the null of
+pathways.null, which moves the evidence and keeps the sets).
 Significance: the share of random gene sets of the same size, drawn gene by gene from the member's degree ×
 length bin over all network genes (members included), whose statistic is at least as high;
 p = (1 + #≥) / (1 + permutations); Benjamini-Hochberg q over the pathways tested (>= min_size members in the
