@@ -62,8 +62,24 @@ def _side_by_side(op, h):
     return (op @ h.permute(1, 0, 2).reshape(n, b * f)).reshape(n, b, f).permute(1, 0, 2)
 
 
-def batched_logits(model: GeneGNN, x, adj_t):
-    """Logits (B, N) of an eval-mode model for B feature matrices x (B, N, F) on one graph.
+def aggregation_operator(model: str, adj_t):
+    """What ``batched_logits`` multiplies by, once per graph: SAGE's row-normalised mean over the neighbours, GCN's
+    D^-1/2 (A + I) D^-1/2; None for GAT (its attention depends on the features)."""
+    if model == "gat":
+        return None
+    n = adj_t.shape[0]
+    if model == "sage":
+        count = (adj_t @ torch.ones(n, 1, dtype=adj_t.dtype, device=adj_t.device)).clamp(min=1)
+        return torch.sparse_csr_tensor(adj_t.crow_indices(), adj_t.col_indices(),
+                                       adj_t.values() / count.squeeze(1).repeat_interleave(
+                                           adj_t.crow_indices().diff()), size=adj_t.shape)
+    ei, w = gcn_norm(adj_t, None, n, add_self_loops=True)
+    return ei if w is None else to_torch_csr_tensor(ei, w, size=(n, n))
+
+
+def batched_logits(model: GeneGNN, x, adj_t, operator=None):
+    """Logits (B, N) of an eval-mode model for B feature matrices x (B, N, F) on one graph (``operator``:
+    ``aggregation_operator`` of the graph, computed here when not given).
 
     SAGE: lin_l(mean of the neighbours) + lin_r(self); GCN: D^-1/2 (A + I) D^-1/2 (x W) + b; both equal
     ``model(x[b], adj_t)`` for every b (tests/test_pathways.py holds them equal)."""
@@ -71,16 +87,7 @@ def batched_logits(model: GeneGNN, x, adj_t):
         raise ValueError("batched_logits runs trained models in eval mode")
     if model.model == "gat":
         return torch.stack([model(xb, adj_t) for xb in x])
-    n = x.shape[1]
-    if model.model == "sage":
-        ones = torch.ones(n, 1, dtype=x.dtype, device=x.device)
-        count = (adj_t @ ones).clamp(min=1)
-        mean = torch.sparse_csr_tensor(adj_t.crow_indices(), adj_t.col_indices(),
-                                       adj_t.values() / count.squeeze(1).repeat_interleave(
-                                           adj_t.crow_indices().diff()), size=adj_t.shape)
-    else:
-        ei, w = gcn_norm(adj_t, None, n, add_self_loops=True)
-        mean = ei if w is None else to_torch_csr_tensor(ei, w, size=(n, n))
+    mean = aggregation_operator(model.model, adj_t) if operator is None else operator
     h = x
     for conv in model.convs:
         if model.model == "sage":

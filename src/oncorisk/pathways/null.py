@@ -58,7 +58,6 @@ class PropagationScorer:
     operator: sparse.csr_matrix  # scoring.walk_operator of the network
     z_column: int  # where the evidence z sits in the evidence vector
     cap: float = EVIDENCE_CAP
-    name: str = "evidence propagation"
 
     def block(self, n: int) -> int:
         return int(max(1, BLOCK_BYTES // (n * 8 * 4)))
@@ -82,7 +81,12 @@ class GnnScorer:
     node: np.ndarray  # (N, len(gnn.NODE)) what stays with the gene: degree, length
     z_column: int
     hidden: int
-    name: str = "GNN"
+
+    def __post_init__(self):
+        from oncorisk.pathways.graph_model import aggregation_operator
+
+        # one aggregation operator for every model and every block of permutations (they share the graph)
+        self.aggregate = aggregation_operator(self.models[0][0].model, self.adj_t)
 
     def features(self, evidence: np.ndarray) -> np.ndarray:
         """(B, N, len(gnn.FEATURES)): the evidence, the node's own properties, the propagated evidence."""
@@ -104,7 +108,7 @@ class GnnScorer:
         device = self.adj_t.device
         x = torch.as_tensor(model_inputs(self.features(evidence), self.centre, self.scale), device=device)
         with torch.no_grad():
-            per_fold = np.stack([np.mean([torch.sigmoid(batched_logits(m, x, self.adj_t)).cpu().numpy()
+            per_fold = np.stack([np.mean([torch.sigmoid(batched_logits(m, x, self.adj_t, self.aggregate)).cpu().numpy()
                                           for m in bag], axis=0) for bag in self.models])  # (folds, B, N)
         score = per_fold.mean(axis=0)
         score[:, self.labelled] = per_fold[self.fold_of, :, self.labelled].T
@@ -127,11 +131,11 @@ def membership(sets: dict[str, tuple[str, list[str]]], index: dict[str, int], mi
 
 def network_null_ranking(scorer, evidence: np.ndarray, bins: np.ndarray, sets: dict[str, tuple[str, list[str]]],
                          genes: list[str], hit: np.ndarray, rng: np.random.Generator, permutations: int = 1000,
-                         min_size: int = 3, leading: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
+                         min_size: int = 3, leading: int = 5) -> pd.DataFrame:
     """Rank gene sets by their members' mean gene score, p from ``permutations`` within-bin evidence permutations.
 
     ``evidence`` (N, k) is each gene's evidence vector in network order; returns the ranking (pathway, size,
-    in_network, genes_hit, score, p, q, leading_genes) and the observed gene scores."""
+    in_network, genes_hit, score, p, q, leading_genes)."""
     n = len(genes)
     members, average = membership(sets, {g: i for i, g in enumerate(genes)}, min_size)
     tested = np.asarray(average.getnnz(axis=1) > 0)
@@ -159,5 +163,4 @@ def network_null_ranking(scorer, evidence: np.ndarray, bins: np.ndarray, sets: d
     df["q"] = np.nan
     df.loc[tested, "q"] = bh(df.loc[tested, "p"].to_numpy())
     df = df.sort_values(["p", "score", "pathway"], ascending=[True, False, True], na_position="last", kind="stable")
-    return (df[["pathway", "size", "in_network", "genes_hit", "score", "p", "q", "leading_genes"]]
-            .reset_index(drop=True), observed)
+    return df[["pathway", "size", "in_network", "genes_hit", "score", "p", "q", "leading_genes"]].reset_index(drop=True)

@@ -168,7 +168,7 @@ BASELINE_STATISTIC = ("mean of min(max(z, 0), {cap:g}) of the member genes' leng
 
 
 def _train_gnn(opts: PathwayOptions, cfg: GnnConfig, net: Network, feats: pd.DataFrame, labels: pd.Series,
-               adjacency) -> tuple[dict, dict]:
+               walk) -> tuple[dict, dict]:
     """Cross-validate the GNN against the known cancer genes; returns the CV result and gnn_metrics.json."""
     from oncorisk.pathways.gnn import FEATURES, cross_validate, pooled_metrics
 
@@ -178,7 +178,7 @@ def _train_gnn(opts: PathwayOptions, cfg: GnnConfig, net: Network, feats: pd.Dat
     # peers: raw mutation frequency, and HotNet2-style diffusion of mutation frequency; plus our own
     # non-GNN score (diffusion of the length-adjusted evidence), reported for comparison
     baselines = {"mutation_frequency": feats["frac_samples_hit"].to_numpy(),
-                 "hotnet2_propagation": propagate(adjacency, feats["frac_samples_hit"].to_numpy()),
+                 "hotnet2_propagation": propagate(None, feats["frac_samples_hit"].to_numpy(), operator=walk),
                  "evidence_propagation": feats["propagation_score"].to_numpy()}
     try:
         cv = cross_validate(cfg, feats[list(FEATURES)].to_numpy(dtype=float), ei, ew, labelled, y, baselines)
@@ -283,15 +283,15 @@ def run_pathways(opts: PathwayOptions) -> dict:
     if opts.labels:
         labels = load_labels(opts.labels, set(net.genes))
         gnn_config = opts.gnn or GnnConfig(seed=opts.seed)
-        cv, metrics = _train_gnn(opts, gnn_config, net, feats, labels, adjacency)
+        cv, metrics = _train_gnn(opts, gnn_config, net, feats, labels, walk)
         feats["gnn_score"] = cv["scores"]
         scorer = GnnScorer(cv["models"], cv["fold_of"], np.array([net.index[g] for g in labels.index]),
                            cv["centre"], cv["scale"], cv["adj_t"], walk, feats[list(NODE)].to_numpy(dtype=float),
                            z_column, gnn_config.hidden)
     else:
         scorer = PropagationScorer(walk, z_column, opts.evidence_cap)
-    ranking, _observed = network_null_ranking(scorer, feats[list(EVIDENCE)].to_numpy(dtype=float), bins, sets,
-                                              net.genes, hit, rng, opts.permutations, opts.min_size)
+    ranking = network_null_ranking(scorer, feats[list(EVIDENCE)].to_numpy(dtype=float), bins, sets, net.genes, hit,
+                                   rng, opts.permutations, opts.min_size)
     ranking = ranking.merge(baseline[["pathway", "score", "p", "q"]].rename(columns=lambda c: c if c == "pathway"
                                                                             else f"baseline_{c}"),
                             on="pathway", how="left", validate="one_to_one")
