@@ -56,7 +56,8 @@ def main() -> int:
     args = ap.parse_args()
     print(f"# oncorisk {__version__} pathway calibration, {datetime.date.today()}, 2 cores")
     print("| cohort | seed | top 3 (q; baseline q) | PI3K-Akt & MAPK top 2, q < 0.05 | any q < 0.05 | GNN AUPRC "
-          "| best baseline AUPRC | wall |\n|---|---|---|---|---|---|---|---|")
+          "| best baseline AUPRC | weak own evidence: GNN / same baseline (positives) | wall |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     runs = [(s, False) for s in args.signal] + [(s, True) for s in args.null] + ([(1, None)] if args.demo else [])
     clean = 0
     with tempfile.TemporaryDirectory() as t:
@@ -69,9 +70,12 @@ def main() -> int:
             clean += bool(null) and not anysig
             pooled = m["pooled"]
             best = max((k for k in pooled if k != "gnn"), key=lambda k: pooled[k]["auprc"])
+            low = m["low_own_evidence"]
+            weak = (f"{low['pooled']['gnn']['auprc']:.3f} / {low['pooled'][best]['auprc']:.3f} ({low['positives']})"
+                    if low["positives"] else "no positives")
             kind = {None: "demo", False: "drivers", True: "null"}[null]
             print(f"| {kind} | {seed} | {top} | {'yes' if lead else 'no'} | {'yes' if anysig else 'no'} | "
-                  f"{pooled['gnn']['auprc']:.3f} | {best} {pooled[best]['auprc']:.3f} | {res['wall']:.0f} s |",
+                  f"{pooled['gnn']['auprc']:.3f} | {best} {pooled[best]['auprc']:.3f} | {weak} | {res['wall']:.0f} s |",
                   flush=True)
     if args.null:
         print(f"null seeds without any q < 0.05: {clean} of {len(args.null)}")

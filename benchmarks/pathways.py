@@ -115,12 +115,12 @@ def real(args) -> None:
     low = info["metrics"]["low_own_evidence"]
     print(f"held-out known genes with below-median own evidence ({low['genes']} genes, {low['positives']} known): AUPRC "
           + ", ".join(f"{k} {v['auprc']:.3f}" for k, v in low["pooled"].items()))
-    print("| rank | pathway | size | in network | genes hit | GNN score | p | q | leading genes | baseline rank | "
-          "baseline q |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| rank | pathway | size | in network | genes hit | GNN score | excess | p | q | leading genes | "
+          "baseline rank | baseline q |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     base_rank = {p: i for i, p in enumerate(rank.sort_values(["baseline_p", "baseline_score"], ascending=[True, False],
                                                              kind="stable")["pathway"], start=1)}
     for i, r in enumerate(rank.head(10).itertuples(), start=1):
-        print(f"| {i} | {r.pathway} | {r.size} | {r.in_network} | {r.genes_hit} | {r.score:.3f} | {r.p:.4f} | "
+        print(f"| {i} | {r.pathway} | {r.size} | {r.in_network} | {r.genes_hit} | {r.score:.3f} | {r.excess:.3f} | {r.p:.4f} | "
               f"{r.q:.3f} | {r.leading_genes} | {base_rank[r.pathway]} | {r.baseline_q:.3f} |")
     print("baseline (evidence z, random sets) top 10: " + "; ".join(
         rank.sort_values(["baseline_p", "baseline_score"], ascending=[True, False], kind="stable")["pathway"].head(10)))

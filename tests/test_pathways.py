@@ -172,7 +172,7 @@ def test_gnn_beats_frequency_and_hotnet2_baselines_on_held_out_genes(tmp_path):
     assert gnn > m["pooled"]["mutation_frequency"]["auprc"] + 0.2
     assert gnn > m["pooled"]["hotnet2_propagation"]["auprc"] + 0.2
     assert m["gnn_at_least_best_baseline"] and gnn >= m["pooled"]["evidence_propagation"]["auprc"]  # it earns its place
-    assert m["low_own_evidence"]["genes"] == 135
+    assert m["low_own_evidence"]["genes"] == 256 + 7 and m["low_own_evidence"]["positives"] == 7  # weak half of 14
     genes = pd.read_csv(tmp_path / "pw" / "gene_scores.tsv", sep="\t")
     assert genes["gnn_score"].between(0, 1).all()
 
@@ -247,3 +247,6 @@ def test_network_null_keeps_the_network_fixed_on_a_hand_built_graph(tmp_path, la
     if not labels:
         assert on.loc["D", "p"] > 0.05 and off.loc["D", "p"] > 0.05, (on, off)
     assert {"baseline_score", "baseline_p", "baseline_q"} <= set(on.columns)
+    # what the evidence's placement adds: positive on the carriers' set, and the leading genes are carriers
+    assert on.loc["P", "excess"] > 0 and on.loc["P", "excess"] > off.loc["P", "excess"], (on, off)
+    assert set(on.loc["P", "leading_genes"].split(",")) <= {f"G{i:02d}" for i in range(5)}

@@ -30,7 +30,7 @@ class GnnConfig:
     """Model and training settings."""
 
     model: str = "sage"  # sage | gcn | gat
-    layers: int = 2
+    layers: int = 1
     hidden: int = 32
     dropout: float = 0.3
     lr: float = 0.01

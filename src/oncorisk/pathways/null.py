@@ -135,32 +135,41 @@ def network_null_ranking(scorer, evidence: np.ndarray, bins: np.ndarray, sets: d
     """Rank gene sets by their members' mean gene score, p from ``permutations`` within-bin evidence permutations.
 
     ``evidence`` (N, k) is each gene's evidence vector in network order; returns the ranking (pathway, size,
-    in_network, genes_hit, score, p, q, leading_genes)."""
+    in_network, genes_hit, score, excess (score minus its mean over the permutations), p, q, leading_genes)."""
     n = len(genes)
     members, average = membership(sets, {g: i for i, g in enumerate(genes)}, min_size)
     tested = np.asarray(average.getnnz(axis=1) > 0)
     observed = scorer(evidence[None])[:, 0]
     stat = average @ observed
     exceed = np.zeros(len(members), dtype=np.int64)
+    null_sum, gene_null_sum = np.zeros(len(members)), np.zeros(n)
     block = max(1, min(permutations, scorer.block(n)))
     done = 0
     while done < permutations:
         perm = within_bin_permutations(bins, min(block, permutations - done), rng)
-        null = average @ scorer(evidence[perm])  # (sets, b)
+        scores = scorer(evidence[perm])  # (genes, b)
+        gene_null_sum += scores.sum(axis=1)
+        null = average @ scores  # (sets, b)
         exceed += (null >= stat[:, None] - 1e-12).sum(axis=1)
+        null_sum += null.sum(axis=1)
         done += perm.shape[0]
-    floor = np.median(observed)
+    gene_excess = observed - gene_null_sum / permutations  # what each gene's score owes to the evidence's placement
     rows = []
     for r, (name, idx) in enumerate(members.items()):
         row = dict(pathway=name, size=len(sets[name][1]), in_network=len(idx),
-                   genes_hit=int(hit[idx].sum()) if len(idx) else 0, score=np.nan, p=np.nan, leading_genes="")
+                   genes_hit=int(hit[idx].sum()) if len(idx) else 0, score=np.nan, excess=np.nan, p=np.nan,
+                   leading_genes="")
         if tested[r]:
-            top = idx[np.argsort(-observed[idx], kind="stable")][:leading]
-            row |= dict(score=float(stat[r]), p=(1 + int(exceed[r])) / (permutations + 1),
-                        leading_genes=",".join(genes[i] for i in top if observed[i] > floor))
+            top = idx[np.argsort(-gene_excess[idx], kind="stable")][:leading]
+            row |= dict(score=float(stat[r]), excess=float(stat[r] - null_sum[r] / permutations),
+                        p=(1 + int(exceed[r])) / (permutations + 1),
+                        leading_genes=",".join(genes[i] for i in top if gene_excess[i] > 0))
         rows.append(row)
     df = pd.DataFrame(rows)
     df["q"] = np.nan
     df.loc[tested, "q"] = bh(df.loc[tested, "p"].to_numpy())
-    df = df.sort_values(["p", "score", "pathway"], ascending=[True, False, True], na_position="last", kind="stable")
-    return df[["pathway", "size", "in_network", "genes_hit", "score", "p", "q", "leading_genes"]].reset_index(drop=True)
+    # ties in p (the floor 1 / (permutations + 1) above all) go to the larger excess: what the evidence, placed
+    # where it is, adds to the members' score, not what the network and the labels give them at any evidence
+    df = df.sort_values(["p", "excess", "pathway"], ascending=[True, False, True], na_position="last", kind="stable")
+    return df[["pathway", "size", "in_network", "genes_hit", "score", "excess", "p", "q",
+               "leading_genes"]].reset_index(drop=True)
