@@ -70,3 +70,26 @@ def test_no_import_cycle_between_packages():
     assert g.has_edge("impact", "genome") and g.has_edge("cli", "impact")  # the graph is really built
     cycles = list(nx.simple_cycles(g))
     assert cycles == [], cycles
+
+
+def test_every_run_info_has_the_one_provenance_shape():
+    """Each module that writes a run_info.json builds it with io.provenance.stage_info; options_record keeps
+    values and nested options and leaves out data loaded from files (their files are in inputs)."""
+    import pytest
+
+    from oncorisk.impact.run import ImpactOptions
+    from oncorisk.impact.scores import Weights
+    from oncorisk.io.provenance import PROVENANCE_KEYS, options_record, stage_info
+
+    writers = [p for p in sorted(SRC.rglob("*.py")) if '"run_info.json"' in p.read_text()]
+    assert {p.relative_to(SRC).as_posix() for p in writers} >= {"impact/run.py", "pathways/run.py", "fusion/run.py"}
+    assert [p.name for p in writers if "stage_info(" not in p.read_text()] == []
+    weights = Weights(hotspot_positions={("chr1", 5)}, genes={"TP53": 2.0}, sources={"hotspots": "h.tsv"})
+    record = options_record(ImpactOptions(out="o", vcfs=["a=x.vcf"], sample_calls=[("a", "x.vcf")], weights=weights))
+    assert record["sample_calls"] == [["a", "x.vcf"]] and record["weights"]["sources"] == {"hotspots": "h.tsv"}
+    assert "hotspot_positions" not in record["weights"] and "genes" not in record["weights"]
+    assert record["weights"]["hotspot_weight"] == 3.0 and record["out"] == "o"
+    info = stage_info("impact", ImpactOptions(out="o"), {}, seed=1)
+    assert set(info) == set(PROVENANCE_KEYS) and info["stage"] == "impact"
+    with pytest.raises(ValueError, match="provenance keys"):
+        stage_info("impact", ImpactOptions(out="o"), {}, seed=1, packages={})

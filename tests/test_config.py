@@ -227,3 +227,30 @@ def test_snakemake_dry_run_on_user_data_builds_reference_index(tmp_path, sheet_d
 
     fai = fasta_index_paths(sheet_dir / "ref.fa")[0]  # the workflow's dry run built it in the cache
     assert fai.read_text().startswith("ctgA\t600\t") and sheet_dir not in fai.parents
+
+
+def test_merge_calls_puts_the_callers_vcfs_in_the_sheet(tmp_path, capsys):
+    from oncorisk.cli import main
+    from oncorisk.config import load_samples
+
+    (tmp_path / "a.vcf").write_text("##fileformat=VCFv4.2\n")
+    (tmp_path / "b.vcf").write_text("##fileformat=VCFv4.2\n")
+    (tmp_path / "s.tsv").write_text("sample\tvcf\tlabel\nA\ta.vcf\t1\nB\tb.vcf\t0\n")
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    (calls / "A.vcf.gz").write_text("x")
+    out = tmp_path / "out" / "called.tsv"
+    out.parent.mkdir()
+    assert main(["merge-calls", "--samples", str(tmp_path / "s.tsv"), "--mode", "germline",
+                 "--calls", f"A={calls / 'A.vcf.gz'}", "--out", str(out)]) == 0
+    rows = {s.sample: s for s in load_samples(out, mode="germline")}
+    assert rows["A"].vcf == str(calls / "A.vcf.gz") and rows["B"].vcf == str(tmp_path / "b.vcf")
+    assert out.read_text().splitlines()[1].split("\t")[3] == "../calls/A.vcf.gz"  # relative to the sheet
+    capsys.readouterr()
+    for bad, why in ((["C=x.vcf"], "bad value 'C'"), (["A"], "bad value 'A'"),
+                     ([f"A={tmp_path / 'none.vcf'}"], "none.vcf: file not found")):
+        assert main(["merge-calls", "--samples", str(tmp_path / "s.tsv"), "--mode", "germline", "--calls", *bad,
+                     "--out", str(tmp_path / "x.tsv")]) != 0
+        err = capsys.readouterr().err.strip()
+        assert why in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "x.tsv").exists()

@@ -69,12 +69,14 @@ def _commands(i: Path, out: Path) -> dict[str, list[str]]:
         "fit-error-profile": ["fit-error-profile", "--bam", bam, "--ref", ref, "--region", "chr1:1-1000",
                               "--name", "p", "--out", ref],
         "validate": ["validate", "--samples", i / "samples.tsv", "--out", i / "samples.tsv"],
+        "merge-calls": ["merge-calls", "--samples", i / "samples.tsv", "--calls", f"P0003={vcf}", "--out", vcf],
         "run-info": ["run-info", "--config-json", "{}", "--samples", i / "samples.tsv", "--out", i / "samples.tsv"],
     }
 
 
 FOLDER_COMMANDS = ["simulate", "impact", "pathways", "fusion", "tensors", "train-caller"]
-FILE_COMMANDS = ["call", "make-pon", "gather-vcf", "evaluate", "spike-in", "fit-error-profile", "validate", "run-info"]
+FILE_COMMANDS = ["call", "make-pon", "gather-vcf", "evaluate", "spike-in", "fit-error-profile", "validate", "merge-calls",
+                 "run-info"]
 
 
 @pytest.mark.parametrize("command", FOLDER_COMMANDS)
@@ -184,4 +186,4 @@ def test_option_values_that_are_not_paths_are_not_taken_for_inputs(tmp_path):
     """run-info's --config-json (a long JSON text) is not a path: checking it as one must not fail."""
     config = json.dumps({"cohort": "x", "long": "y" * 5000})
     assert main(["run-info", "--config-json", config, "--out", str(tmp_path / "run_info.json")]) == 0
-    assert json.loads((tmp_path / "run_info.json").read_text())["config"]["cohort"] == "x"
+    assert json.loads((tmp_path / "run_info.json").read_text())["options"]["cohort"] == "x"

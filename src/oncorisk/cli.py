@@ -62,7 +62,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from oncorisk.config import SAMPLE_COLUMNS, ensure_fasta_index, load_config, load_samples
+    from oncorisk.config import column_map, ensure_fasta_index, load_config, load_samples, write_samples
     from oncorisk.io.text import check_file
 
     mode = args.mode
@@ -73,47 +73,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
             ensure_fasta_index(cfg["reference"])
         print(f"{args.config}: OK (cohort {cfg['cohort']}, mode {cfg['mode']}, simulate {cfg['simulate']['enabled']})")
     if args.samples:
-        columns = {}
-        for item in args.column or []:
-            ours, sep, theirs = item.partition("=")
-            if not sep or not theirs:
-                raise UserError(f"--column: bad value {item!r}: write OURS=THEIRS, e.g. time=days_to_last_followup")
-            if ours not in SAMPLE_COLUMNS:
-                raise UserError(f"--column: bad value {item!r}: {ours!r} is not a sheet column; accepted: "
-                                f"{', '.join(SAMPLE_COLUMNS)}")
-            columns[ours] = theirs
+        columns = column_map(args.column or [])
         if args.cohort_calls:
             check_file(args.cohort_calls, "a cohort MAF or multi-sample VCF/BCF", "--cohort-calls")
         samples = load_samples(args.samples, mode or "somatic", columns=columns, calls=args.cohort_calls)
-        if args.calls:  # the caller's VCFs replace the vcf column of BAM samples
-            from dataclasses import replace
-
-            calls = dict(item.split("=", 1) for item in args.calls if "=" in item)
-            bad = [c for c in args.calls if "=" not in c] + sorted(set(calls) - {s.sample for s in samples})
-            if bad:
-                raise UserError(f"--calls: bad value {bad[0]!r}: write SAMPLE=VCF with a sample of {args.samples}")
-            samples = [replace(s, vcf=os.path.abspath(calls[s.sample])) if s.sample in calls else s for s in samples]
         n_bam = sum(s.has_bam for s in samples)
         print(f"{args.samples}: OK ({len(samples)} samples: {n_bam} with BAMs, {len(samples) - n_bam} with VCFs only)")
         if args.out:
-            from oncorisk.config import PATH_COLUMNS, SAMPLE_COLUMNS
-            from oncorisk.io.atomic import atomic_path
-
-            base = os.path.dirname(os.path.abspath(args.out))
-
-            def cell(sample, column):  # paths relative to the written sheet, so it can be read from anywhere
-                value = getattr(sample, column)
-                if value is None:
-                    return ""
-                return os.path.relpath(value, base) if column in PATH_COLUMNS else str(value)
-
-            with atomic_path(args.out) as tmp:
-                with open(tmp, "w") as fh:
-                    fh.write("\t".join(SAMPLE_COLUMNS) + "\n")
-                    for s in samples:
-                        fh.write("\t".join(cell(s, c) for c in SAMPLE_COLUMNS) + "\n")
+            write_samples(samples, args.out)
     if not (args.config or args.samples):
         raise UserError("validate: nothing to check: give --config and/or --samples")
+    return 0
+
+
+def cmd_merge_calls(args: argparse.Namespace) -> int:
+    from oncorisk.config import load_samples, with_calls, write_samples
+
+    samples = with_calls(load_samples(args.samples, args.mode), args.calls, args.samples)
+    write_samples(samples, args.out)
+    print(f"{args.out}: {len(args.calls)} of {len(samples)} samples carry the caller's VCF")
     return 0
 
 
@@ -500,7 +478,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", help="sample sheet (TSV) to check")
     p.add_argument("--mode", choices=["somatic", "germline"], help="calling mode (default: the config's, else somatic)")
     p.add_argument("--out", help="write the validated sheet with resolved paths here")
-    p.add_argument("--calls", nargs="+", metavar="SAMPLE=VCF", help="with --out: VCFs of the caller for BAM samples")
     p.add_argument("--column", action="append", metavar="OURS=THEIRS",
                    help="the sheet's own name of one of oncorisk's columns (config sample_columns), e.g. "
                    "time=days_to_last_followup; with any, the sheet's other columns are ignored")
@@ -508,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a cohort MAF or multi-sample VCF/BCF for every row without its own tumor_bam or vcf "
                    "(config calls)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("merge-calls", help="a validated sample sheet with the caller's VCFs in the vcf column")
+    p.add_argument("--samples", required=True, help="sample sheet (TSV), e.g. the validated one")
+    p.add_argument("--mode", choices=["somatic", "germline"], default="somatic", help="calling mode of the sheet")
+    p.add_argument("--calls", nargs="+", required=True, metavar="SAMPLE=VCF", help="the caller's VCF per BAM sample")
+    p.add_argument("--out", required=True, help="the sheet to write (paths relative to it)")
+    p.set_defaults(func=cmd_merge_calls)
 
     p = sub.add_parser("fit-error-profile", help="fit a sequencing-error profile for the simulator from a real BAM")
     p.add_argument("--bam", required=True)

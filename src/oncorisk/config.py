@@ -350,6 +350,54 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
 _IGNORED = "\0ignored:"  # prefix of a column that a sample_columns mapping leaves out
 
 
+def column_map(items: list[str]) -> dict[str, str]:
+    """``OURS=THEIRS`` items (``--column``, config sample_columns) as {our column: the sheet's name for it}."""
+    columns = {}
+    for item in items:
+        ours, sep, theirs = item.partition("=")
+        if not sep or not theirs:
+            raise UserError(f"--column: bad value {item!r}: write OURS=THEIRS, e.g. time=days_to_last_followup")
+        if ours not in SAMPLE_COLUMNS:
+            raise UserError(f"--column: bad value {item!r}: {ours!r} is not a sheet column; accepted: "
+                            f"{', '.join(SAMPLE_COLUMNS)}")
+        columns[ours] = theirs
+    return columns
+
+
+def write_samples(samples: list[Sample], out: str | os.PathLike) -> None:
+    """Write a sample sheet (all of SAMPLE_COLUMNS) with paths relative to it, so it reads from anywhere;
+    atomically (io.atomic)."""
+    from oncorisk.io.atomic import atomic_path
+
+    base = os.path.dirname(os.path.abspath(out))
+
+    def cell(sample: Sample, column: str) -> str:
+        value = getattr(sample, column)
+        if value is None:
+            return ""
+        return os.path.relpath(value, base) if column in PATH_COLUMNS else str(value)
+
+    with atomic_path(out) as tmp:
+        with open(tmp, "w") as fh:
+            fh.write("\t".join(SAMPLE_COLUMNS) + "\n")
+            for s in samples:
+                fh.write("\t".join(cell(s, c) for c in SAMPLE_COLUMNS) + "\n")
+
+
+def with_calls(samples: list[Sample], calls: list[str], sheet: str) -> list[Sample]:
+    """The sheet with the caller's VCFs (``SAMPLE=VCF`` items) in the vcf column of those samples."""
+    from dataclasses import replace
+
+    pairs = dict(item.split("=", 1) for item in calls if "=" in item)
+    bad = [c for c in calls if "=" not in c] + sorted(set(pairs) - {s.sample for s in samples})
+    if bad:
+        raise UserError(f"--calls: bad value {bad[0]!r}: write SAMPLE=VCF with a sample of {sheet}")
+    missing = [v for v in pairs.values() if not os.path.isfile(v)]
+    if missing:
+        raise UserError(f"--calls: {missing[0]}: file not found: run the caller for that sample first")
+    return [replace(s, vcf=os.path.abspath(pairs[s.sample])) if s.sample in pairs else s for s in samples]
+
+
 def _map_columns(path: Path, header: list[str], columns: dict[str, str]) -> list[str]:
     """The header with the sheet's own names replaced by oncorisk's; other columns marked ignored."""
     by_theirs = {theirs: ours for ours, theirs in columns.items()}

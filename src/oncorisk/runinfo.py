@@ -1,35 +1,16 @@
-"""``results/{cohort}/run_info.json``: what a workflow run used, so that it can be reproduced and checked.
+"""``results/{cohort}/run_info.json``: the workflow run's provenance, in the one shape of ``io.provenance``.
 
-Records the resolved config, the seed, oncorisk's and its dependencies' versions, the caller model with the
-checksum of its weights, and SHA-256 checksums of every input file (sample sheet and the files it names,
-reference, annotation, regions, network, gene sets). No timestamps: the same inputs, config and environment
-give the same file.
+Its ``options`` are the resolved config; its ``inputs`` every file the config and the sample sheet name
+(sample sheet and the files it names, reference, annotation, regions, network, gene sets); plus the caller
+model with the checksum of its weights.
 """
 
 from __future__ import annotations
 
-import json
-import platform
-import sys
-from importlib import metadata
 from pathlib import Path
 
-from oncorisk import __version__
 from oncorisk.io.atomic import atomic_path
-from oncorisk.io.intervals import sha256
-
-PACKAGES = ("numpy", "pandas", "pyarrow", "pysam", "cyvcf2", "torch", "torch_geometric", "networkx", "shap",
-            "scikit-learn", "snakemake", "jsonschema", "pyyaml", "h5py")
-
-
-def package_versions() -> dict[str, str | None]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+from oncorisk.io.provenance import sha256, stage_info, write_info
 
 
 def input_checksums(paths: dict[str, str | None], sheet: str | None) -> dict[str, str]:
@@ -51,14 +32,15 @@ def input_checksums(paths: dict[str, str | None], sheet: str | None) -> dict[str
 
 def write_run_info(out: str, config: dict, inputs: dict[str, str | None], sheet: str | None,
                    model: str | None) -> dict:
-    info = dict(oncorisk_version=__version__, python=sys.version.split()[0], platform=platform.machine(),
-                packages=package_versions(), seed=config.get("seed"), config=config,
-                inputs=input_checksums(inputs, sheet))
+    """``results/{cohort}/run_info.json``: the workflow's resolved config as options, every input's checksum."""
+    extra = {}
     if model:
         from oncorisk.caller.checkpoint import resolve_model
 
         folder = resolve_model(model)
-        info["caller_model"] = dict(name=folder.name, model_pt_sha256=sha256(folder / "model.pt"))
+        extra["caller_model"] = dict(name=folder.name, model_pt_sha256=sha256(folder / "model.pt"))
+    info = stage_info("workflow", config, input_checksums(inputs, sheet), seed=config.get("seed"),
+                      device=config.get("device"), **extra)
     with atomic_path(out) as tmp:
-        Path(tmp).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+        write_info(tmp, info)
     return info

@@ -80,7 +80,13 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     assert "roc.png" in html and "top_pathways.png" in html and "tmb.png" in html
     check_report_headline(html, tmp_path / "results" / "mini")
     info = json.loads((tmp_path / "results" / "mini" / "run_info.json").read_text())
-    assert info["seed"] == 3 and info["config"]["cohort"] == "mini" and info["packages"]["torch"]
+    assert info["seed"] == 3 and info["options"]["cohort"] == "mini" and info["packages"]["torch"]
+    from oncorisk.io.provenance import PROVENANCE_KEYS
+
+    for stage in ("impact", "pathways", "fusion"):  # one provenance shape (io.provenance.stage_info)
+        record = json.loads((tmp_path / "results" / "mini" / stage / "run_info.json").read_text())
+        assert set(PROVENANCE_KEYS) <= set(record) and record["stage"] == stage and record["inputs"], stage
+        assert record["options"]["out"] and (record["seed"] is None) == (stage == "impact"), stage  # impact: no RNG
     assert info["caller_model"]["name"].startswith("somatic-illumina") and "P0001.tumor_bam" in info["inputs"]
 
     # from scratch again: byte-identical VCFs, tables and run_info.json

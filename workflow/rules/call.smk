@@ -72,7 +72,7 @@ rule called_samples:
             shlex.quote(f"{s}={v}") for s, v in zip(BAM_SAMPLES, input.vcfs)
         ),
     shell:
-        "oncorisk validate --samples {input.sheet:q} --mode {params.mode} --calls {params.calls} "
+        "oncorisk merge-calls --samples {input.sheet:q} --mode {params.mode} --calls {params.calls} "
         "--out {output:q} > {log:q} 2>&1"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -10,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from oncorisk import __version__
 from oncorisk.errors import UserError
 from oncorisk.fusion.inputs import FusionData, assemble
 from oncorisk.fusion.metrics import binary_metrics, bootstrap, c_index, youden_threshold
 from oncorisk.fusion.train import TrainConfig, cross_validate, fit
 from oncorisk.io.atomic import atomic_dir
+from oncorisk.io.provenance import file_checksums, stage_info, write_info
+from oncorisk.repro import pick_device
 
 log = logging.getLogger(__name__)
 MODELS = ("fused", "genomic", "imaging")
@@ -360,9 +360,13 @@ def run_fusion(opts: FusionOptions) -> dict:
                                              float_format="%.4g")
         metrics["config"] = asdict(cfg)
         metrics["baseline_features_per_fold"] = peer_features
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True, default=float) + "\n")
-        (tmp / "run_info.json").write_text(json.dumps(dict(
-            oncorisk_version=__version__, stage="fusion", genomic_features=data.genomic_names,
+        write_info(tmp / "metrics.json", metrics)
+        images = [s.image_embedding for s in sheet if s.image_embedding]
+        write_info(tmp / "run_info.json", stage_info(
+            "fusion", opts, file_checksums([opts.samples, opts.pathway_scores, opts.impact_matrix, opts.tmb,
+                                            opts.embeddings, opts.variants, opts.gene_sets, opts.gene_scores,
+                                            *images]),
+            seed=cfg.seed, device=str(pick_device(cfg.device)), genomic_features=data.genomic_names,
             imaging_dimensions=len(data.imaging_names), patients_with_outcome=len(data.samples),
-            patients_without_outcome=no_outcome), indent=1) + "\n")
+            patients_without_outcome=no_outcome))
     return metrics

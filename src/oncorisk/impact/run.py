@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -11,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from oncorisk import __version__
 from oncorisk.errors import UserError
 from oncorisk.impact.annotation import Annotation, load_annotation
 from oncorisk.impact.consequence import Annotator, normalise
@@ -19,7 +17,8 @@ from oncorisk.impact.inputs import VariantTable, parse_vcf_argument, read_maf, r
 from oncorisk.impact.scores import Weights, protein_position
 from oncorisk.impact.terms import IMPACT, NONSYNONYMOUS
 from oncorisk.io.atomic import atomic_dir
-from oncorisk.io.intervals import read_bed, sha256, total_size
+from oncorisk.io.intervals import read_bed, total_size
+from oncorisk.io.provenance import file_checksums, stage_info, write_info
 from oncorisk.io.text import read_text
 
 log = logging.getLogger(__name__)
@@ -427,19 +426,13 @@ def run_impact(opts: ImpactOptions) -> dict:
         tmb_figure(tmb, tmp / "tmb.png")
         pd.DataFrame(skipped, columns=["contig", "pos", "ref", "alt", "reason"]).to_csv(
             tmp / "skipped.tsv", sep="\t", index=False)
-        info = dict(
-            oncorisk_version=__version__, stage="impact",
-            inputs={str(p): sha256(p) for p in dict.fromkeys(
-                [parse_vcf_argument(v)[1] for v in opts.vcfs] + [Path(f) for _, f in sample_calls]
-                + [Path(x) for x in (opts.maf, opts.gtf, opts.ref) if x])},
-            options=dict(transcript_choice=opts.transcript_choice, use_existing=opts.use_existing,
-                         chrom_alias=opts.chrom_alias, ref_mismatch=opts.ref_mismatch,
-                         include_filtered=opts.include_filtered, vaf_scaling=opts.weights.vaf_scaling,
-                         confidence_scaling=opts.weights.confidence_scaling,
-                         hotspot_weight=opts.weights.hotspot_weight, weight_sources=opts.weights.sources),
+        info = stage_info(
+            "impact", opts, file_checksums([parse_vcf_argument(v)[1] for v in opts.vcfs]
+                                           + [f for _, f in sample_calls] + [opts.maf, opts.gtf, opts.ref, opts.callable_bed]
+                                           + list(opts.weights.sources.values())),
             samples=len(samples), genes=len(genes), variant_rows=len(variants["pos"]), skipped=n_skipped,
             callable_mb=callable_mb, callable_source=source, cohort_files=cohort_files,
             samples_not_measured=sorted(unmeasured),
         )
-        (tmp / "run_info.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+        write_info(tmp / "run_info.json", info)
     return info

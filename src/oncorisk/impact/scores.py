@@ -21,6 +21,7 @@ import pandas as pd
 
 from oncorisk.errors import UserError, input_error
 from oncorisk.impact.terms import DEFAULT_WEIGHTS
+from oncorisk.io.provenance import LOADED
 
 _RESIDUE = re.compile(r"^(?:p\.)?[A-Z*]?[a-z]{0,2}(\d+)")
 
@@ -56,11 +57,12 @@ class Weights:
     vaf_scaling: bool = False
     confidence_scaling: bool = False
     hotspot_weight: float = 3.0
-    hotspot_positions: set = field(default_factory=set)  # (contig, pos)
-    hotspot_residues: set = field(default_factory=set)  # (gene, residue)
-    regions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    domains: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
-    genes: dict[str, float] = field(default_factory=dict)
+    # read from the files named in ``sources`` (provenance records the files, not their contents)
+    hotspot_positions: set = field(default_factory=set, metadata=LOADED)  # (contig, pos)
+    hotspot_residues: set = field(default_factory=set, metadata=LOADED)  # (gene, residue)
+    regions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict, metadata=LOADED)
+    domains: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict, metadata=LOADED)
+    genes: dict[str, float] = field(default_factory=dict, metadata=LOADED)
     sources: dict[str, str] = field(default_factory=dict)
 
     def f_array(self, consequence: np.ndarray, vaf: np.ndarray, qual: np.ndarray) -> np.ndarray:

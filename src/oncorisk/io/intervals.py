@@ -1,8 +1,7 @@
-"""Interval helpers shared by the stages: merging, BED reading, sizes, and file checksums."""
+"""Interval helpers shared by the stages: merging, BED reading and sizes."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 
@@ -44,12 +43,3 @@ def read_bed(path: str | Path) -> dict[str, list[tuple[int, int]]]:
 def total_size(intervals: dict[str, list[tuple[int, int]]]) -> int:
     """Bases covered by merged intervals."""
     return sum(b - a for items in intervals.values() for a, b in items)
-
-
-def sha256(path: str | Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from oncorisk import __version__
 from oncorisk.errors import UserError
 from oncorisk.pathways.gnn import EVIDENCE, NODE, GnnConfig
 from oncorisk.io.atomic import atomic_dir
-from oncorisk.io.intervals import read_bed, sha256
+from oncorisk.io.intervals import read_bed
+from oncorisk.io.provenance import file_checksums, stage_info, write_info
 from oncorisk.io.tables import read_table
 from oncorisk.io.text import check_file
 from oncorisk.pathways.genesets import load_gmt, looks_like_ids
@@ -301,8 +301,12 @@ def run_pathways(opts: PathwayOptions) -> dict:
         ranking.to_csv(tmp / "pathway_ranking.tsv", sep="\t", index=False, float_format="%.6g", na_rep="NA")
         per_sample.reset_index().to_parquet(tmp / "pathway_scores.parquet", index=False)
         _figures(tmp, ranking, net, feats["gene_score"])
-        info = dict(
-            oncorisk_version=__version__, stage="pathways", seed=opts.seed, permutations=opts.permutations,
+        resolved = replace(opts, gnn=gnn_config) if opts.labels else opts
+        info = stage_info(
+            "pathways", resolved, file_checksums([opts.impact, opts.gene_sets, opts.network, opts.string_links,
+                                                  opts.string_info, opts.hotnet2_index, opts.hotnet2_edges,
+                                                  opts.gene_set_ids, opts.labels, opts.gtf, opts.callable]),
+            seed=opts.seed, device=metrics.get("device"),
             gene_score="network propagation (random walk with restart 0.5) of the length-adjusted impact evidence",
             pathway_statistic=STATISTIC[type(scorer).__name__].format(cap=opts.evidence_cap),
             baseline_statistic=BASELINE_STATISTIC.format(cap=opts.evidence_cap),
@@ -312,10 +316,8 @@ def run_pathways(opts: PathwayOptions) -> dict:
             gene_length_source=(f"exonic length of the longest transcript in {opts.gtf}" if opts.gtf
                                 else LENGTH_SOURCE_DOCUMENTED) + (f", callable bases of {opts.callable}"
                                                                   if opts.gtf and opts.callable else ""),
-            inputs={p: sha256(p)
-                    for p in (opts.impact, opts.gene_sets, opts.network) if p},
         )
         if metrics:
-            (tmp / "gnn_metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True, default=float) + "\n")
-        (tmp / "run_info.json").write_text(json.dumps(info, indent=1, sort_keys=True, default=float) + "\n")
+            write_info(tmp / "gnn_metrics.json", metrics)
+        write_info(tmp / "run_info.json", info)
     return info | dict(ranking=ranking)

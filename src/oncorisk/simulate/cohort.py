@@ -25,7 +25,7 @@ import pysam
 from oncorisk import __version__
 from oncorisk.config import default_config, patient_ids
 from oncorisk.io.atomic import atomic_dir
-from oncorisk.io.intervals import sha256
+from oncorisk.io.provenance import sha256
 from oncorisk.simulate.genome import GeneModel, build_genome, gtf_lines, load_catalogue, panel_intervals, write_fasta
 from oncorisk.simulate.profile import ErrorProfile
 from oncorisk.simulate.reads import LibraryParams, write_bam
