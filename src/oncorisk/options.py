@@ -118,3 +118,9 @@ def workflow_flags(stage: str, section: dict, overrides: dict[str, Any] | None =
         flag = FLAGS[stage][key]
         out.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
     return " ".join(out)
+
+
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty --out folder that is not a previous output of this command: our "
+                        "files are replaced one by one, files oncorisk did not write are kept")
