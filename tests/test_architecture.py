@@ -93,3 +93,16 @@ def test_every_run_info_has_the_one_provenance_shape():
     assert set(info) == set(PROVENANCE_KEYS) and info["stage"] == "impact"
     with pytest.raises(ValueError, match="provenance keys"):
         stage_info("impact", ImpactOptions(out="o"), {}, seed=1, packages={})
+
+
+def test_the_simulator_layout_is_written_once():
+    """The workflow takes the demo's paths from oncorisk.simulate.layout, the simulator writes by it."""
+    from oncorisk.simulate import layout
+
+    rules = {p.name: p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk"))}
+    spelled = [f"{name}: {SIM}" for name, text in rules.items() for SIM in
+               (layout.SHEET, layout.MANIFEST, layout.LABELS, layout.HOTSPOTS, "truth/", "bams/")
+               if f"/{SIM}" in text or f'"{SIM}' in text]
+    assert spelled == [], spelled
+    cohort = (SRC / "simulate" / "cohort.py").read_text()
+    assert "layout.MANIFEST" in cohort and '"manifest.json"' not in cohort and '"samples.tsv"' not in cohort

@@ -14,6 +14,7 @@ from oncorisk.config import (
 from oncorisk.errors import UserError
 from oncorisk.caller.defaults import default_model
 from oncorisk.options import workflow_flags
+from oncorisk.simulate import layout as sim_layout
 
 CONFIG_FILES = [str(f) for f in workflow.configfiles]
 CONFIG_FILE = CONFIG_FILES[-1] if CONFIG_FILES else "config.yaml"
@@ -44,6 +45,13 @@ LOGS = f"logs/{COHORT}"
 BENCH = f"logs/{COHORT}/benchmarks"  # snakemake benchmark: files; benchmarks/ holds our scripts
 SIMULATE = config["simulate"]["enabled"]
 SIM_DIR = f"{RESULTS}/simulated"
+
+
+def sim_path(relative):
+    """A file of the demo simulator's output (its layout: oncorisk.simulate.layout)."""
+    return f"{SIM_DIR}/{relative}"
+
+
 for _folder in ("results", RESULTS, "logs", LOGS):
     if os.path.exists(_folder) and not os.path.isdir(_folder):
         _fail(
@@ -52,10 +60,10 @@ for _folder in ("results", RESULTS, "logs", LOGS):
         )
 
 if SIMULATE:
-    SAMPLE_SHEET = f"{SIM_DIR}/samples.tsv"
-    REFERENCE = f"{SIM_DIR}/reference.fa"
-    ANNOTATION = f"{SIM_DIR}/genes.gtf"
-    REGIONS = f"{SIM_DIR}/panel.bed"
+    SAMPLE_SHEET = sim_path(sim_layout.SHEET)
+    REFERENCE = sim_path(sim_layout.REFERENCE)
+    ANNOTATION = sim_path(sim_layout.ANNOTATION)
+    REGIONS = sim_path(sim_layout.PANEL)
     # simulated patient ids are known from the config alone, so no rule waits on the sheet to be parsed
     BAM_SAMPLES, VCF_SAMPLES = patient_split(
         config["simulate"]["patients"], config["simulate"]["bam_patients"]
@@ -101,7 +109,7 @@ def final_outputs():
         f"{RESULTS}/calls/{s}.metrics.json" for s in BAM_SAMPLES if call_truth(s)
     ]
     if SIMULATE:
-        outputs.append(f"{SIM_DIR}/manifest.json")
+        outputs.append(sim_path(sim_layout.MANIFEST))
     return outputs
 
 
@@ -134,11 +142,11 @@ def sample_bams(sample):
     """(tumour or germline BAM, normal BAM or None) of a BAM sample."""
     if SIMULATE:
         normal = (
-            f"{SIM_DIR}/bams/{sample}.normal.bam"
+            sim_path(sim_layout.bam(sample, "normal"))
             if config["mode"] == "somatic"
             else None
         )
-        return f"{SIM_DIR}/bams/{sample}.tumor.bam", normal
+        return sim_path(sim_layout.bam(sample, "tumor")), normal
     s = next(s for s in _samples if s.sample == sample)
     return s.tumor_bam, (s.normal_bam if config["mode"] == "somatic" else None)
 
@@ -146,7 +154,7 @@ def sample_bams(sample):
 def sample_bam_inputs(wildcards):
     """Input files of the tensors rule: the BAMs (the simulator's manifest stands for its BAMs)."""
     if SIMULATE:
-        return [f"{SIM_DIR}/manifest.json"]
+        return [sim_path(sim_layout.MANIFEST)]
     return [b for b in sample_bams(wildcards.sample) if b]
 
 
@@ -165,14 +173,15 @@ def tensor_options(wildcards):
     if (
         SIMULATE
     ):  # the demo knows its truth: label the candidates (training and evaluation)
-        truth = f"{SIM_DIR}/truth/{wildcards.sample}"
+        somatic, germline = (
+            sim_path(sim_layout.truth_vcf(wildcards.sample, kind))
+            for kind in ("somatic", "germline")
+        )
         if config["mode"] == "somatic":
-            opts.append(
-                f"--truth-vcf {truth}.somatic.vcf.gz --germline-truth-vcf {truth}.germline.vcf.gz"
-            )
+            opts.append(f"--truth-vcf {somatic} --germline-truth-vcf {germline}")
         else:
-            opts.append(f"--truth-vcf {truth}.germline.vcf.gz")
-        opts.append(f"--confident-bed {SIM_DIR}/truth/confident.bed")
+            opts.append(f"--truth-vcf {germline}")
+        opts.append(f"--confident-bed {sim_path(sim_layout.CONFIDENT)}")
     return " ".join(opts)
 
 
@@ -201,8 +210,8 @@ def call_truth(sample):
     if SIMULATE:
         kind = "somatic" if config["mode"] == "somatic" else "germline"
         return (
-            f"{SIM_DIR}/truth/{sample}.{kind}.vcf.gz",
-            f"{SIM_DIR}/truth/confident.bed",
+            sim_path(sim_layout.truth_vcf(sample, kind)),
+            sim_path(sim_layout.CONFIDENT),
             kind == "somatic",
         )
     if config["call"]["truth_vcf"]:
@@ -269,7 +278,7 @@ def run_info_inputs():
         "panel_of_normals": config["call"]["pon"],
     }
     if SIMULATE:
-        pairs["simulator_manifest"] = f"{SIM_DIR}/manifest.json"
+        pairs["simulator_manifest"] = sim_path(sim_layout.MANIFEST)
     return " ".join(shlex.quote(f"{k}={v}") for k, v in pairs.items() if v)
 
 
@@ -294,7 +303,7 @@ def simulate_settings():
 def impact_options():
     """Command-line options of `oncorisk impact`: the impact section of the config (oncorisk.options)."""
     imp = config["impact"]
-    demo_hotspots = f"{SIM_DIR}/hotspots.tsv" if SIMULATE else None
+    demo_hotspots = sim_path(sim_layout.HOTSPOTS) if SIMULATE else None
     flags = workflow_flags(
         "impact",
         imp,
@@ -333,7 +342,7 @@ def validate_options():
 def pathway_options():
     """Command-line options of `oncorisk pathways`: the pathways section of the config (oncorisk.options)."""
     pw = config["pathways"]
-    demo_labels = f"{SIM_DIR}/known_cancer_genes.tsv" if SIMULATE else None
+    demo_labels = sim_path(sim_layout.LABELS) if SIMULATE else None
     opts = [
         workflow_flags("pathways", pw, {"labels": pw["labels"] or demo_labels}),
         f"--device {config['device']}",

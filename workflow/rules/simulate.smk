@@ -3,12 +3,12 @@
 
 rule simulate_cohort:
     output:
-        sheet=f"{SIM_DIR}/samples.tsv",
-        reference=f"{SIM_DIR}/reference.fa",
-        fai=f"{SIM_DIR}/reference.fa.fai",
-        annotation=f"{SIM_DIR}/genes.gtf",
-        panel=f"{SIM_DIR}/panel.bed",
-        manifest=f"{SIM_DIR}/manifest.json",
+        sheet=sim_path(sim_layout.SHEET),
+        reference=sim_path(sim_layout.REFERENCE),
+        fai=sim_path(f"{sim_layout.REFERENCE}.fai"),
+        annotation=sim_path(sim_layout.ANNOTATION),
+        panel=sim_path(sim_layout.PANEL),
+        manifest=sim_path(sim_layout.MANIFEST),
     log:
         f"{LOGS}/simulate_cohort.log",
     benchmark:

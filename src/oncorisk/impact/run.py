@@ -118,153 +118,190 @@ def pick_effects(table, ann: Annotation, choice: str) -> np.ndarray:
     return order[first]
 
 
+ROW_FIELDS = ("sample", "contig", "pos", "ref", "alt", "gene", "transcript", "all_terms", "hgvsp", "hgvsp_short",
+              "protein_pos", "codons", "vaf", "qual")
+EFFECT_FIELDS = ("gene", "transcript", "all_terms", "hgvsp", "hgvsp_short", "protein_pos", "codons")
+
+
 def annotate_table(table: VariantTable, opts: ImpactOptions) -> tuple[dict[str, np.ndarray], list[dict], Annotation | None]:
     """Per-variant rows (one per sample, variant and gene hit) with consequences and f, w; plus skipped variants.
+
+    Steps: contig names onto the reference's (``_reference_and_annotation``); the rows without a consequence
+    of their own annotated once per distinct allele (``_distinct_alleles``, ``_annotate_contig`` with the REF
+    check, ``_rows_with_effects``); pre-annotated rows (MAF, VEP/SnpEff) taken as they are
+    (``_pre_annotated_rows``); then consequence, impact class and f, w (``_score``).
 
     Returns:
         (columns of VARIANT_COLUMNS as numpy arrays, skipped variants, the annotation or None).
     """
     col = {k: np.array(getattr(table, k), dtype=object) for k in ("sample", "contig", "ref", "alt", "gene",
                                                                    "consequence", "hgvsp_short")}
-    pos = np.array(table.pos, dtype=np.int64)
-    vaf = np.array(table.vaf, dtype=float)
-    qual = np.array(table.qual, dtype=float)
+    col["pos"] = np.array(table.pos, dtype=np.int64)
+    col["vaf"] = np.array(table.vaf, dtype=float)
+    col["qual"] = np.array(table.qual, dtype=float)
     skipped: list[dict] = []
-    ann = None
     pre = col["consequence"] != ""
     need_annotation = bool((~pre).any())
     if need_annotation and (not opts.gtf or not opts.ref):
         raise UserError("impact: VCF input needs --gtf and --ref to annotate consequences "
                         "(or --use-existing-annotation csq|ann for VCFs that carry VEP/SnpEff annotations)")
+    fasta, ann = _reference_and_annotation(col, opts)
+    parts: list[dict[str, np.ndarray]] = []
+    if need_annotation:
+        idx = np.flatnonzero(~pre)
+        kid, key_rows = _distinct_alleles(col, idx)
+        annotator = Annotator(ann)
+        bad = np.zeros(len(key_rows), dtype=bool)
+        k_contig = col["contig"][key_rows]
+        eff_parts = [_annotate_contig(contig, np.flatnonzero(k_contig == contig), key_rows, col, fasta, ann,
+                                      annotator, opts, table.source, bad, skipped)
+                     for contig in pd.unique(k_contig)]
+        parts.append(_rows_with_effects(eff_parts, len(key_rows), bad, kid, idx, col))
+    if pre.any():
+        parts.append(_pre_annotated_rows(col, np.flatnonzero(pre)))
+    if len(parts) == 1:
+        out = parts.pop()
+    else:
+        out = {k: np.concatenate([p.pop(k) for p in parts]) if parts else np.zeros(0, dtype=object)
+               for k in ROW_FIELDS}
+    del col, parts
+    _score(out, opts.weights)
+    return out, skipped, ann
+
+
+def _reference_and_annotation(col: dict[str, np.ndarray], opts: ImpactOptions):
+    """(the reference FASTA or None, the annotation or None), with the variants' and the annotation's contig
+    names mapped onto the reference's (``--chrom-alias``; ``col["contig"]`` is rewritten in place)."""
+    fasta = ann = None
     if opts.ref:
         from oncorisk.genome.fasta import open_reference
 
         fasta = open_reference(opts.ref)
-        ref_contigs = set(fasta.references)
-        mapping = _alias_map(set(col["contig"].tolist()), ref_contigs, opts.chrom_alias, "variants", opts.ref)
+        mapping = _alias_map(set(col["contig"].tolist()), set(fasta.references), opts.chrom_alias, "variants",
+                             opts.ref)
         if mapping:
             col["contig"] = np.array([mapping.get(c, c) for c in col["contig"]], dtype=object)
     if opts.gtf:
         ann = load_annotation(opts.gtf)
         if opts.ref:
-            _align_annotation_contigs(ann, ref_contigs, opts.chrom_alias, opts.ref)
-    parts: list[dict[str, np.ndarray]] = []
-    if need_annotation:
-        idx = np.flatnonzero(~pre)
-        # one key per distinct (contig, pos, ref, alt): hashed codes, then unique rows
-        site = pd.factorize(pd.factorize(col["contig"][idx])[0].astype(np.int64) * (1 << 32) + pos[idx])[0]
-        ref_code, ref_u = pd.factorize(col["ref"][idx])
-        alt_code = pd.factorize(col["alt"][idx])[0]
-        allele = pd.factorize(ref_code.astype(np.int64) * (int(alt_code.max(initial=0)) + 1) + alt_code)[0]
-        kid = pd.factorize(site.astype(np.int64) * (int(allele.max(initial=0)) + 1) + allele)[0].astype(np.int64)
-        first = np.empty(int(kid.max(initial=-1)) + 1, dtype=np.int64)
-        first[kid[::-1]] = np.arange(len(kid) - 1, -1, -1)  # first table row of each key
-        del site, ref_code, alt_code, allele
-        key_rows = idx[first]  # a representative table row of each key
-        k_contig, k_pos = col["contig"][key_rows], pos[key_rows]
-        k_ref, k_alt = col["ref"][key_rows], col["alt"][key_rows]
-        eff_parts = []
-        annotator = Annotator(ann)
-        bad = np.zeros(len(key_rows), dtype=bool)
-        for contig in pd.unique(k_contig):
-            kids = np.flatnonzero(k_contig == contig)
-            seq = fasta.fetch(contig).upper()
-            seq_b = np.frombuffer(seq.encode(), dtype=np.uint8)
-            refs_k, alts_k, pos_k = k_ref[kids], k_alt[kids], k_pos[kids]
-            simple = np.array([len(r) == 1 and len(a) == 1 for r, a in zip(refs_k, alts_k)], dtype=bool)
-            ref_first = np.frombuffer("".join(r[:1] or "N" for r in refs_k).upper().encode(), dtype=np.uint8)
-            in_range = (pos_k >= 1) & (pos_k <= len(seq_b))
-            ends = pos_k + np.array([len(r) for r in refs_k], dtype=np.int64) - 1
-            beyond = np.flatnonzero(~in_range | (ends > len(seq_b)))
-            if len(beyond):
-                j = int(beyond[0])
-                raise UserError(f"variants ({table.source[int(key_rows[j])]}): {contig}:{int(pos_k[j])} REF {refs_k[j]!r}: "
-                                f"beyond the end of {contig} in {opts.ref} ({len(seq_b):,} bp): the calls were made "
-                                f"on another reference (build): give the FASTA they were called on")
-            ok = in_range.copy()
-            ok[in_range] = seq_b[pos_k[in_range] - 1] == ref_first[in_range]
-            for j in np.flatnonzero(~simple & ok):  # multi-base REF: compare the whole allele
-                ok[j] = seq[pos_k[j] - 1 : pos_k[j] - 1 + len(refs_k[j])] == refs_k[j].upper()
-            for j in np.flatnonzero(~ok):
-                p, ref, alt = int(pos_k[j]), refs_k[j], alts_k[j]
-                genome = seq[p - 1 : p - 1 + len(ref)]
-                if opts.ref_mismatch == "fail":
-                    raise UserError(f"variants: {contig}:{p}: REF {ref!r} but {opts.ref} has {genome!r}: "
-                                    f"the VCF was called on another reference; use the same FASTA, or "
-                                    f"--ref-mismatch skip to report and skip such variants")
-                skipped.append(dict(contig=contig, pos=p, ref=ref, alt=alt, reason=f"REF differs from FASTA ({genome})"))
-            bad[kids[~ok]] = True
-            starts = pos_k - 1
-            refs = [r.upper() for r in refs_k]
-            alts = [a.upper() for a in alts_k]
-            for j in np.flatnonzero(~simple & ok):
-                starts[j], refs[j], alts[j] = normalise(int(pos_k[j]) - 1, refs[j], alts[j])
-            good = kids[ok]
-            starts, refs, alts = starts[ok], [r for r, o in zip(refs, ok) if o], [a for a, o in zip(alts, ok) if o]
-            effects = annotator.annotate(contig, seq, starts.astype(np.int64), refs, alts)
-            keep = pick_effects(effects, ann, opts.transcript_choice)
-            good_arr = good.astype(np.int64)
-            eff_parts.append(dict(
-                kid=good_arr[effects.var[keep]], gene=ann.gene_name[effects.tx[keep]], transcript=ann.tx_id[effects.tx[keep]],
-                all_terms=np.array(effects.terms, dtype=object)[keep], hgvsp=np.array(effects.hgvsp, dtype=object)[keep],
+            _align_annotation_contigs(ann, set(fasta.references), opts.chrom_alias, opts.ref)
+    return fasta, ann
+
+
+def _distinct_alleles(col: dict[str, np.ndarray], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a key per row of ``idx``, one per distinct (contig, pos, ref, alt); a representative row of each key)."""
+    # hashed codes, then unique rows
+    site = pd.factorize(pd.factorize(col["contig"][idx])[0].astype(np.int64) * (1 << 32) + col["pos"][idx])[0]
+    ref_code, _ref_u = pd.factorize(col["ref"][idx])
+    alt_code = pd.factorize(col["alt"][idx])[0]
+    allele = pd.factorize(ref_code.astype(np.int64) * (int(alt_code.max(initial=0)) + 1) + alt_code)[0]
+    kid = pd.factorize(site.astype(np.int64) * (int(allele.max(initial=0)) + 1) + allele)[0].astype(np.int64)
+    first = np.empty(int(kid.max(initial=-1)) + 1, dtype=np.int64)
+    first[kid[::-1]] = np.arange(len(kid) - 1, -1, -1)  # first table row of each key
+    return kid, idx[first]
+
+
+def _annotate_contig(contig: str, kids: np.ndarray, key_rows: np.ndarray, col: dict[str, np.ndarray], fasta,
+                     ann: Annotation, annotator: Annotator, opts: ImpactOptions, source: list[str],
+                     bad: np.ndarray, skipped: list[dict]) -> dict[str, np.ndarray]:
+    """The effects of one contig's distinct alleles (``kids``: key ids): REF checked against the FASTA (a
+    mismatch is skipped and reported, or fails with ``--ref-mismatch fail``; marked in ``bad``), multi-base
+    alleles normalised, one effect kept per allele and gene (``pick_effects``)."""
+    rows = key_rows[kids]
+    seq = fasta.fetch(contig).upper()
+    seq_b = np.frombuffer(seq.encode(), dtype=np.uint8)
+    refs_k, alts_k, pos_k = col["ref"][rows], col["alt"][rows], col["pos"][rows]
+    simple = np.array([len(r) == 1 and len(a) == 1 for r, a in zip(refs_k, alts_k)], dtype=bool)
+    ref_first = np.frombuffer("".join(r[:1] or "N" for r in refs_k).upper().encode(), dtype=np.uint8)
+    in_range = (pos_k >= 1) & (pos_k <= len(seq_b))
+    ends = pos_k + np.array([len(r) for r in refs_k], dtype=np.int64) - 1
+    beyond = np.flatnonzero(~in_range | (ends > len(seq_b)))
+    if len(beyond):
+        j = int(beyond[0])
+        raise UserError(f"variants ({source[int(rows[j])]}): {contig}:{int(pos_k[j])} REF {refs_k[j]!r}: "
+                        f"beyond the end of {contig} in {opts.ref} ({len(seq_b):,} bp): the calls were made "
+                        f"on another reference (build): give the FASTA they were called on")
+    ok = in_range.copy()
+    ok[in_range] = seq_b[pos_k[in_range] - 1] == ref_first[in_range]
+    for j in np.flatnonzero(~simple & ok):  # multi-base REF: compare the whole allele
+        ok[j] = seq[pos_k[j] - 1 : pos_k[j] - 1 + len(refs_k[j])] == refs_k[j].upper()
+    for j in np.flatnonzero(~ok):
+        p, ref, alt = int(pos_k[j]), refs_k[j], alts_k[j]
+        genome = seq[p - 1 : p - 1 + len(ref)]
+        if opts.ref_mismatch == "fail":
+            raise UserError(f"variants: {contig}:{p}: REF {ref!r} but {opts.ref} has {genome!r}: "
+                            f"the VCF was called on another reference; use the same FASTA, or "
+                            f"--ref-mismatch skip to report and skip such variants")
+        skipped.append(dict(contig=contig, pos=p, ref=ref, alt=alt, reason=f"REF differs from FASTA ({genome})"))
+    bad[kids[~ok]] = True
+    starts = pos_k - 1
+    refs = [r.upper() for r in refs_k]
+    alts = [a.upper() for a in alts_k]
+    for j in np.flatnonzero(~simple & ok):
+        starts[j], refs[j], alts[j] = normalise(int(pos_k[j]) - 1, refs[j], alts[j])
+    good = kids[ok].astype(np.int64)
+    starts, refs, alts = starts[ok], [r for r, o in zip(refs, ok) if o], [a for a, o in zip(alts, ok) if o]
+    effects = annotator.annotate(contig, seq, starts.astype(np.int64), refs, alts)
+    keep = pick_effects(effects, ann, opts.transcript_choice)
+    return dict(kid=good[effects.var[keep]], gene=ann.gene_name[effects.tx[keep]],
+                transcript=ann.tx_id[effects.tx[keep]], all_terms=np.array(effects.terms, dtype=object)[keep],
+                hgvsp=np.array(effects.hgvsp, dtype=object)[keep],
                 hgvsp_short=np.array(effects.hgvsp_short, dtype=object)[keep], protein_pos=effects.protein_pos[keep],
-                codons=np.array(effects.codons, dtype=object)[keep]))
-        eff = {k: np.concatenate([p[k] for p in eff_parts]) if eff_parts else np.zeros(0, dtype=object)
-               for k in ("kid", "gene", "transcript", "all_terms", "hgvsp", "hgvsp_short", "protein_pos", "codons")}
-        eff["kid"] = eff["kid"].astype(np.int64)
-        eff["protein_pos"] = eff["protein_pos"].astype(np.int64)
-        has = np.zeros(len(key_rows), dtype=bool)
-        has[eff["kid"]] = True
-        missing = np.flatnonzero(~has & ~bad)
-        m = len(missing)
-        blank = np.full(m, "", dtype=object)
-        eff = {k: np.concatenate([eff[k], v]) for k, v in dict(
-            kid=missing, gene=blank, transcript=blank, all_terms=np.full(m, "intergenic_variant", dtype=object),
-            hgvsp=blank, hgvsp_short=blank, protein_pos=np.zeros(m, dtype=np.int64), codons=blank).items()}
-        order = np.argsort(eff["kid"], kind="stable")
-        eff = {k: v[order] for k, v in eff.items()}
-        lo = np.searchsorted(eff["kid"], kid, side="left")
-        hi = np.searchsorted(eff["kid"], kid, side="right")
-        counts = hi - lo
-        rows = np.repeat(idx, counts)
-        eidx = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts) + np.arange(int(counts.sum()))
-        part = {k: col[k][rows] for k in ("sample", "contig", "ref", "alt")}
-        part.update(pos=pos[rows], vaf=vaf[rows], qual=qual[rows])
-        part.update({k: eff[k][eidx] for k in ("gene", "transcript", "all_terms", "hgvsp", "hgvsp_short",
-                                                 "protein_pos", "codons")})
-        parts.append(part)
-        del eff, rows, eidx, kid
-    if pre.any():
-        rows = np.flatnonzero(pre)
-        r = len(rows)
-        blank = np.full(r, "", dtype=object)
-        part = {k: col[k][rows] for k in ("sample", "contig", "ref", "alt", "gene", "hgvsp_short")}
-        part.update(pos=pos[rows], vaf=vaf[rows], qual=qual[rows], transcript=blank, all_terms=col["consequence"][rows],
-                    hgvsp=blank, codons=blank,
-                    protein_pos=np.array([protein_position(x) for x in col["hgvsp_short"][rows]], dtype=np.int64))
-        parts.append(part)
-    names = ("sample", "contig", "pos", "ref", "alt", "gene", "transcript", "all_terms", "hgvsp", "hgvsp_short",
-             "protein_pos", "codons", "vaf", "qual")
-    if len(parts) == 1:
-        out = parts.pop()
-    else:
-        out = {}
-        for k in names:
-            out[k] = np.concatenate([p.pop(k) for p in parts]) if parts else np.zeros(0, dtype=object)
-    del col, parts
+                codons=np.array(effects.codons, dtype=object)[keep])
+
+
+def _rows_with_effects(eff_parts: list[dict], n_keys: int, bad: np.ndarray, kid: np.ndarray, idx: np.ndarray,
+                       col: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Join the distinct alleles' effects back onto the table rows ``idx`` (one row per sample, variant and gene
+    hit); an allele with no gene is one intergenic row, an allele whose REF did not match none."""
+    eff = {k: np.concatenate([p[k] for p in eff_parts]) if eff_parts else np.zeros(0, dtype=object)
+           for k in ("kid",) + EFFECT_FIELDS}
+    eff["kid"] = eff["kid"].astype(np.int64)
+    eff["protein_pos"] = eff["protein_pos"].astype(np.int64)
+    has = np.zeros(n_keys, dtype=bool)
+    has[eff["kid"]] = True
+    missing = np.flatnonzero(~has & ~bad)
+    m = len(missing)
+    blank = np.full(m, "", dtype=object)
+    eff = {k: np.concatenate([eff[k], v]) for k, v in dict(
+        kid=missing, gene=blank, transcript=blank, all_terms=np.full(m, "intergenic_variant", dtype=object),
+        hgvsp=blank, hgvsp_short=blank, protein_pos=np.zeros(m, dtype=np.int64), codons=blank).items()}
+    order = np.argsort(eff["kid"], kind="stable")
+    eff = {k: v[order] for k, v in eff.items()}
+    lo = np.searchsorted(eff["kid"], kid, side="left")
+    hi = np.searchsorted(eff["kid"], kid, side="right")
+    counts = hi - lo
+    rows = np.repeat(idx, counts)
+    eidx = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts) + np.arange(int(counts.sum()))
+    part = {k: col[k][rows] for k in ("sample", "contig", "ref", "alt", "pos", "vaf", "qual")}
+    part.update({k: eff[k][eidx] for k in EFFECT_FIELDS})
+    return part
+
+
+def _pre_annotated_rows(col: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows that carry their own consequence (MAF, VEP/SnpEff), as they are; the protein position from HGVS p."""
+    blank = np.full(len(rows), "", dtype=object)
+    part = {k: col[k][rows] for k in ("sample", "contig", "ref", "alt", "gene", "hgvsp_short", "pos", "vaf", "qual")}
+    part.update(transcript=blank, all_terms=col["consequence"][rows], hgvsp=blank, codons=blank,
+                protein_pos=np.array([protein_position(x) for x in col["hgvsp_short"][rows]], dtype=np.int64))
+    return part
+
+
+def _score(out: dict[str, np.ndarray], weights) -> None:
+    """Add the leading consequence term, its impact class, f, w, the hotspot flag and f·w (genic rows only)."""
     codes, uniques = pd.factorize(out["all_terms"])
-    out["consequence"] = np.array([t.split("&", 1)[0] for t in uniques], dtype=object)[codes] if len(uniques) else out["all_terms"]
+    out["consequence"] = np.array([t.split("&", 1)[0] for t in uniques], dtype=object)[codes] if len(uniques) \
+        else out["all_terms"]
     cons_codes, cons_uniques = pd.factorize(out["consequence"])
     out["impact_class"] = np.array([IMPACT.get(t, "MODIFIER") for t in cons_uniques], dtype=object)[cons_codes] \
         if len(cons_uniques) else out["consequence"]
     genic = out["gene"] != ""
-    f = opts.weights.f_array(out["consequence"], out["vaf"], out["qual"])
-    w, hot = opts.weights.w_array(out["gene"], out["contig"], out["pos"], out["protein_pos"])
+    f = weights.f_array(out["consequence"], out["vaf"], out["qual"])
+    w, hot = weights.w_array(out["gene"], out["contig"], out["pos"], out["protein_pos"])
     out["f"] = np.where(genic, f, 0.0)
     out["w"] = np.where(genic, w, 0.0)
     out["hotspot"] = genic & hot
     out["f_w"] = out["f"] * out["w"]
-    return out, skipped, ann
 
 
 def sort_rows(cols: dict[str, np.ndarray], samples: list[str]) -> dict[str, np.ndarray]:

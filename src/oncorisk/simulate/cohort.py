@@ -26,6 +26,7 @@ from oncorisk import __version__
 from oncorisk.config import default_config, patient_ids
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.provenance import sha256
+from oncorisk.simulate import layout
 from oncorisk.simulate.genome import GeneModel, build_genome, gtf_lines, load_catalogue, panel_intervals, write_fasta
 from oncorisk.simulate.profile import ErrorProfile
 from oncorisk.simulate.reads import LibraryParams, write_bam
@@ -213,19 +214,19 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
     contigs, models = build_genome(rng_genome, cfg.genome_size, cfg.contigs, cfg.max_protein_length)
     _, hotspots = load_catalogue()
     lengths = {c: len(s) for c, s in contigs.items()}
-    write_fasta(out / "reference.fa", contigs)
-    pysam.faidx(str(out / "reference.fa"))
-    (out / "genes.gtf").write_text(
+    write_fasta(out / layout.REFERENCE, contigs)
+    pysam.faidx(str(out / layout.REFERENCE))
+    (out / layout.ANNOTATION).write_text(
         f"#!genome-build oncorisk-sim-seed{cfg.seed}\n#!genome-version {__version__}\n" + "\n".join(gtf_lines(models)) + "\n")
     panel = panel_intervals(models, cfg.panel_padding, lengths)
     targets = panel if cfg.capture == "panel" else [(c, 0, n) for c, n in lengths.items()]
-    _write_bed(out / "panel.bed", panel)
-    for sub in ("bams", "vcfs", "truth", "embeddings"):
+    _write_bed(out / layout.PANEL, panel)
+    for sub in layout.FOLDERS:
         (out / sub).mkdir()
-    _write_bed(out / "truth" / "confident.bed", targets)
-    _write_hotspot_table(out / "hotspots.tsv", contigs, models, hotspots)
+    _write_bed(out / layout.CONFIDENT, targets)
+    _write_hotspot_table(out / layout.HOTSPOTS, contigs, models, hotspots)
     # "known cancer genes" of the demo world: the genes drivers are drawn from (what CGC is for real data)
-    (out / "known_cancer_genes.tsv").write_text("gene\tlabel\n" + "".join(
+    (out / layout.LABELS).write_text("gene\tlabel\n" + "".join(
         f"{m.name}\t{int(m.info.driver_pathway is not None)}\n" for m in sorted(models, key=lambda m: m.name)))
     pool = germline_pool(np.random.default_rng([cfg.seed, 1]), contigs)
     ids = patient_ids(cfg.patients)
@@ -238,21 +239,21 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
 
     jobs = []
     for k, (pid, p) in enumerate(zip(ids, patients)):
-        write_vcf(out / "truth" / f"{pid}.somatic.vcf.gz", lengths, ["NORMAL", "TUMOR"], somatic_records(p["somatic"]),
+        write_vcf(out / layout.truth_vcf(pid, "somatic"), lengths, ["NORMAL", "TUMOR"], somatic_records(p["somatic"]),
                   SOMATIC_INFO, SOMATIC_FORMAT, cfg.seed)
-        np.save(out / "embeddings" / f"{pid}.npy", latent["embedding"][k])
+        np.save(out / layout.embedding(pid), latent["embedding"][k])
         if k < cfg.bam_patients:
-            write_vcf(out / "truth" / f"{pid}.germline.vcf.gz", lengths, [pid], germline_records(p["germline"]),
+            write_vcf(out / layout.truth_vcf(pid, "germline"), lengths, [pid], germline_records(p["germline"]),
                       GERMLINE_INFO, GT_FORMAT, cfg.seed)
             variants = p["germline"] + p["somatic"]
             somatic_ids = set(range(len(p["germline"]), len(variants)))
             for kind, cov, purity, stream in (("tumor", cfg.tumor_coverage, p["purity"], 4),
                                               ("normal", cfg.normal_coverage, 0.0, 5)):
                 lib = LibraryParams(cfg.read_length, cfg.insert_mean, cfg.insert_sd, cfg.duplicate_rate, cov, purity)
-                jobs.append((str(out / "bams" / f"{pid}.{kind}.bam"), [cfg.seed, stream, k], f"{pid}-{kind}",
+                jobs.append((str(out / layout.bam(pid, kind)), [cfg.seed, stream, k], f"{pid}-{kind}",
                              contigs, targets, variants, somatic_ids, lib, cfg.error_profile, cfg.seed))
         else:
-            _write_called_vcf(out / "vcfs" / f"{pid}.somatic.vcf.gz", np.random.default_rng([cfg.seed, 6, k]),
+            _write_called_vcf(out / layout.called_vcf(pid), np.random.default_rng([cfg.seed, 6, k]),
                               p["somatic"], cfg, lengths)
     if threads > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=threads) as pool_exec:
@@ -260,9 +261,9 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
     else:
         bam_stats = [_bam_job(j) for j in jobs]
 
-    _write_sample_sheet(out / "samples.tsv", ids, cfg, latent)
-    _write_truth_table(out / "truth" / "patients.tsv", ids, patients, latent)
-    (out / "truth" / "latent_model.json").write_text(json.dumps(dict(
+    _write_sample_sheet(out / layout.SHEET, ids, cfg, latent)
+    _write_truth_table(out / layout.PATIENTS, ids, patients, latent)
+    (out / layout.LATENT_MODEL).write_text(json.dumps(dict(
         description=__doc__.split("Latent model (documented in docs/simulator.md):")[1].strip(),
         B0=B0, B_GENOMIC=B_GENOMIC, B_IMAGING=B_IMAGING, BASE_HAZARD=BASE_HAZARD, SURVIVAL_SCALE=SURVIVAL_SCALE,
         CENSOR_MIN=CENSOR_MIN, CENSOR_MAX=CENSOR_MAX, IMAGING_SIGNAL=IMAGING_SIGNAL, NUISANCE_FACTORS=NUISANCE_FACTORS,
@@ -274,7 +275,7 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
         genes=len(models), panel_bp=sum(b - a for _, a, b in panel),
         files={str(p.relative_to(out)): sha256(p) for p in files},
     )
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    (out / layout.MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest
 
 
@@ -285,7 +286,7 @@ def _name_frameshifts(out: Path, contigs, patients: list[dict]) -> None:
     from oncorisk.impact.annotation import load_annotation
     from oncorisk.impact.consequence import Annotator, normalise
 
-    annotator = Annotator(load_annotation(out / "genes.gtf"))
+    annotator = Annotator(load_annotation(out / layout.ANNOTATION))
     seqs = {c: s.tobytes().decode() for c, s in contigs.items()}
     for p in patients:
         for i, v in enumerate(p["somatic"]):
@@ -331,10 +332,10 @@ def _write_sample_sheet(path: Path, ids: list[str], cfg: SimulationConfig, laten
         bam = k < cfg.bam_patients
         rows.append("\t".join([
             pid,
-            f"bams/{pid}.tumor.bam" if bam else "",
-            f"bams/{pid}.normal.bam" if bam else "",
-            "" if bam else f"vcfs/{pid}.somatic.vcf.gz",
-            f"embeddings/{pid}.npy",
+            layout.bam(pid, "tumor") if bam else "",
+            layout.bam(pid, "normal") if bam else "",
+            "" if bam else layout.called_vcf(pid),
+            layout.embedding(pid),
             str(int(latent["label"][k])),
             f"{latent['time'][k]:.3f}",
             str(int(latent["event"][k])),
