@@ -345,7 +345,8 @@ def test_existing_vep_csq_is_used_when_asked(tmp_path):
 def test_vectorised_path_agrees_with_exact_path(small_cohort):
     """Random SNVs and indels over the simulated genes: the vectorised classification equals the exact one."""
     from oncorisk.impact.annotation import load_annotation
-    from oncorisk.impact.consequence import Annotator, normalise
+    from oncorisk.genome.alleles import trim_alleles as normalise
+    from oncorisk.impact.consequence import Annotator
 
     ann = load_annotation(small_cohort / "genes.gtf")
     annotator = Annotator(ann)

@@ -159,9 +159,9 @@ def check_report_headline(html: str, results) -> None:
 
 
 def checksums(root) -> dict[str, str]:
-    """SHA-256 of every result file but figures (PNG metadata carries the matplotlib version only, but
-    their pixels are not what reproducibility is about)."""
+    """SHA-256 of every result file, figures included (a layout that followed a set's hash order once made the
+    network figure differ between runs)."""
     import hashlib
 
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix != ".png"}
+            for p in sorted(root.rglob("*")) if p.is_file()}

@@ -22,7 +22,8 @@ import pysam
 from oncorisk.errors import UserError
 from oncorisk.io.atomic import atomic_path
 from oncorisk.io.intervals import read_bed
-from oncorisk.tensors.labels import genotype_class, in_intervals, normalise_allele, open_vcf
+from oncorisk.genome.alleles import normalise_allele
+from oncorisk.tensors.labels import genotype_class, in_intervals, open_vcf
 
 VAF_BINS = [(0.0, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.5), (0.5, 1.01)]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -71,3 +72,15 @@ class Ensemble(nn.Module):
         outs = [m(x) for m in self.members]
         return {k: torch.log(torch.stack([torch.softmax(o[k], dim=1) for o in outs]).mean(0) + 1e-12)
                 for k in outs[0]}
+
+
+def predict_probabilities(net: nn.Module, x: np.ndarray, device, batch: int = 1024) -> dict[str, np.ndarray]:
+    """Class probabilities (softmax of each head's logits) of tensors ``x``, ``batch`` at a time, in eval mode."""
+    net.eval()
+    outs: dict[str, list] = {}
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb = torch.as_tensor(np.asarray(x[i:i + batch], dtype=np.float32), device=device)
+            for k, v in net(xb).items():
+                outs.setdefault(k, []).append(torch.softmax(v, dim=1).cpu().numpy())
+    return {k: np.concatenate(v) for k, v in outs.items()}

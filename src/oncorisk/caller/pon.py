@@ -18,7 +18,8 @@ import pysam
 from oncorisk import __version__
 from oncorisk.errors import UserError
 from oncorisk.io.atomic import write_bgzip_vcf
-from oncorisk.tensors.labels import genotype_class, normalise_allele, open_vcf
+from oncorisk.genome.alleles import normalise_allele
+from oncorisk.tensors.labels import genotype_class, open_vcf
 from oncorisk.genome.fasta import open_reference
 
 PON_FILTER = '##FILTER=<ID=PON,Description="The allele is in the panel of normals">'

@@ -17,7 +17,7 @@ import numpy as np
 import pysam
 
 from oncorisk.caller.checkpoint import check_layout, load_checkpoint, resolve_model
-from oncorisk.caller.train import predict_logits
+from oncorisk.caller.model import predict_probabilities
 from oncorisk.caller.vcf import check_vcf_names, format_records, vcf_header, write_vcf
 from oncorisk.errors import UserError
 from oncorisk.repro import pick_device
@@ -105,7 +105,7 @@ def run_call(opts: CallOptions) -> dict:
         for sites, tensors in chunks:
             if len(sites) == 0:
                 continue
-            probs = predict_logits(net, np.asarray(tensors), device, opts.batch)
+            probs = predict_probabilities(net, np.asarray(tensors), device, opts.batch)
             for line in format_records(sites, probs, somatic, opts.min_qual):
                 if pon is not None:
                     line = pon.apply(line)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from oncorisk import __version__
-from oncorisk.caller.model import CallerConfig, CallerNet, Ensemble
+from oncorisk.caller.model import CallerConfig, CallerNet, Ensemble, predict_probabilities
 from oncorisk.errors import UserError
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.repro import pick_device, seed_everything
@@ -97,17 +97,6 @@ def f1(pred_pos: np.ndarray, true_pos: np.ndarray) -> float:
     return 2 * tp / max(2 * tp + fp + fn, 1.0)
 
 
-def predict_logits(net: CallerNet, x: np.ndarray, device, batch: int = 1024) -> dict[str, np.ndarray]:
-    net.eval()
-    outs: dict[str, list] = {}
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            xb = torch.as_tensor(np.asarray(x[i:i + batch], dtype=np.float32), device=device)
-            for k, v in net(xb).items():
-                outs.setdefault(k, []).append(torch.softmax(v, dim=1).cpu().numpy())
-    return {k: np.concatenate(v) for k, v in outs.items()}
-
-
 def validation_f1(probs: dict, y_gt: np.ndarray, y_som: np.ndarray | None) -> dict:
     gt_pred = probs["genotype"].argmax(1)
     out = dict(genotype_accuracy=float((gt_pred == y_gt).mean()),
@@ -151,7 +140,7 @@ def train_caller(opts: TrainOptions) -> dict:
         m.load_state_dict(states[f"member{k}"])
         members.append(m.to(device))
     ens = Ensemble(members)
-    best_metrics = validation_f1(predict_logits(ens, x[val], device), y_gt[val], y_som[val] if somatic else None)
+    best_metrics = validation_f1(predict_probabilities(ens, x[val], device), y_gt[val], y_som[val] if somatic else None)
     best_metrics["members"] = member_metrics
     history = histories[0] if opts.members == 1 else histories
     info = dict(name=opts.name, version=opts.version, oncorisk_version=__version__,
@@ -205,7 +194,7 @@ def _fit_one(opts: TrainOptions, seed: int, cfg: CallerConfig, x, y_gt, y_som, t
             loss.backward()
             optim.step()
             total += float(loss.detach()) * len(idx)
-        m = validation_f1(predict_logits(net, x[val], device), y_gt[val], y_som[val] if somatic else None)
+        m = validation_f1(predict_probabilities(net, x[val], device), y_gt[val], y_som[val] if somatic else None)
         history.append(dict(epoch=epoch + 1, loss=round(total / max(len(order), 1), 5),
                             **{k: round(v, 5) for k, v in m.items()}))
         log.info("seed %d epoch %d loss %.4f validation F1 %.4f", seed, epoch + 1, total / max(len(order), 1), m["f1"])

@@ -25,25 +25,6 @@ SPLICE_INTRON = 8
 _KEY = np.int64(1) << 32
 
 
-def normalise(pos0: int, ref: str, alt: str) -> tuple[int, str, str]:
-    """Trim the shared prefix, then the shared suffix, of a VCF allele pair.
-
-    Returns:
-        (start, ref, alt): ``start`` is the 0-based first affected base; for an insertion ``ref`` is empty and
-        the inserted bases go between ``start - 1`` and ``start``.
-    """
-    k = 0
-    while k < min(len(ref), len(alt)) and ref[k] == alt[k]:
-        k += 1
-    ref, alt, start = ref[k:], alt[k:], pos0 + k
-    j = 0
-    while j < min(len(ref), len(alt)) and ref[-1 - j] == alt[-1 - j]:
-        j += 1
-    if j:
-        ref, alt = ref[: len(ref) - j], alt[: len(alt) - j]
-    return start, ref, alt
-
-
 def translate(seq: str) -> str:
     """Translate a coding sequence; an incomplete last codon becomes X."""
     return "".join(GENETIC_CODE.get(seq[i : i + 3], "X") for i in range(0, len(seq) - len(seq) % 3, 3)) + (
@@ -224,7 +205,7 @@ class Annotator:
         return self._contig_cds[contig]
 
     def annotate(self, contig: str, seq: str, starts: np.ndarray, refs: list[str], alts: list[str]) -> EffectTable:
-        """Effects of normalised variants (``normalise``) on one contig; ``seq`` is the contig, upper case.
+        """Effects of normalised variants (``genome.alleles.trim_alleles``) on one contig; ``seq`` is the contig, upper case.
 
         Returns:
             one row per (variant, transcript) pair within FLANK of the transcript; variants with none are

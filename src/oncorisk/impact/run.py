@@ -12,7 +12,8 @@ import pandas as pd
 
 from oncorisk.errors import UserError
 from oncorisk.impact.annotation import Annotation, load_annotation
-from oncorisk.impact.consequence import Annotator, normalise
+from oncorisk.genome.alleles import trim_alleles
+from oncorisk.impact.consequence import Annotator
 from oncorisk.impact.inputs import VariantTable, parse_vcf_argument, read_maf, read_vcf
 from oncorisk.impact.scores import Weights, protein_position
 from oncorisk.impact.terms import IMPACT, NONSYNONYMOUS
@@ -238,7 +239,7 @@ def _annotate_contig(contig: str, kids: np.ndarray, key_rows: np.ndarray, col: d
     refs = [r.upper() for r in refs_k]
     alts = [a.upper() for a in alts_k]
     for j in np.flatnonzero(~simple & ok):
-        starts[j], refs[j], alts[j] = normalise(int(pos_k[j]) - 1, refs[j], alts[j])
+        starts[j], refs[j], alts[j] = trim_alleles(int(pos_k[j]) - 1, refs[j], alts[j])
     good = kids[ok].astype(np.int64)
     starts, refs, alts = starts[ok], [r for r, o in zip(refs, ok) if o], [a for a, o in zip(alts, ok) if o]
     effects = annotator.annotate(contig, seq, starts.astype(np.int64), refs, alts)

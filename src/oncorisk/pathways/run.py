@@ -226,7 +226,11 @@ def _figures(out: Path, ranking: pd.DataFrame, net: Network, scores: pd.Series) 
         nodes = set(lead)
         for g in lead:
             nodes |= set(net.graph.neighbors(g)) & set(lead + [n for n in net.graph.neighbors(g)][:3])
-        sub = net.graph.subgraph(nodes)
+        # nodes and edges in sorted order: a set's order changes with the process's hash seed, and the layout
+        # (hence the PNG's bytes) with the order
+        sub = nx.Graph()
+        sub.add_nodes_from(sorted(nodes))
+        sub.add_edges_from(sorted(tuple(sorted(e)) for e in net.graph.subgraph(nodes).edges()))
         pos = nx.spring_layout(sub, seed=1)
         vals = [float(scores.get(n, 0.0)) for n in sub.nodes]
         drawn = nx.draw_networkx_nodes(sub, pos, node_color=vals, cmap="viridis", ax=ax, node_size=500)

@@ -284,14 +284,15 @@ def _name_frameshifts(out: Path, contigs, patients: list[dict]) -> None:
     from dataclasses import replace
 
     from oncorisk.impact.annotation import load_annotation
-    from oncorisk.impact.consequence import Annotator, normalise
+    from oncorisk.genome.alleles import trim_alleles
+    from oncorisk.impact.consequence import Annotator
 
     annotator = Annotator(load_annotation(out / layout.ANNOTATION))
     seqs = {c: s.tobytes().decode() for c, s in contigs.items()}
     for p in patients:
         for i, v in enumerate(p["somatic"]):
             if v.driver and v.kind != "SNV":
-                start, ref, alt = normalise(v.pos, v.ref, v.alt)
+                start, ref, alt = trim_alleles(v.pos, v.ref, v.alt)
                 effects = annotator.annotate(v.contig, seqs[v.contig], np.array([start]), [ref], [alt]).effects()
                 best = min((e for e in effects if annotator.ann.gene_name[e.tx] == v.gene), key=lambda e: e.rank)
                 p["somatic"][i] = replace(v, protein_change=best.hgvsp_short)

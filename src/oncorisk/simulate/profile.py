@@ -78,6 +78,10 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
                    min_mapq: int = 20, max_reads: int | None = None) -> dict:
     """Count base qualities, mismatches and indel errors of the reads of one region.
 
+    Steps: every usable read's aligned bases and indels are tallied (``_Tally.add``); sites where many reads
+    disagree with the reference, or that a truth VCF names, are then treated as real variants, not errors
+    (``_substitution_counts``, ``_indel_error_counts``).
+
     Args:
         bam_path: indexed BAM.
         fasta_path: its reference (plain or bgzipped, indexed).
@@ -95,30 +99,11 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
 
     with open_reference(fasta_path) as fa:
         ref = np.frombuffer(fa.fetch(contig, start, end).upper().encode(), dtype=np.uint8)
-    refc = BASE_CODE[ref]
-    n = end - start
     truth_vcfs = [truth_vcf] if isinstance(truth_vcf, str) else list(truth_vcf or [])
     mask = _variant_mask(truth_vcfs, contig, start, end)
-    run_starts, run_lengths = run_table(ref)
-    run_of = np.repeat(np.arange(len(run_starts)), run_lengths)
-    run_bins = np.minimum(run_lengths, MAX_RUN)
-    # prefix counts of runs per length bin, to count runs spanned by a read in O(1)
-    prefix = np.zeros((MAX_RUN + 1, len(run_starts) + 1), dtype=np.int64)
-    for L in range(1, MAX_RUN + 1):
-        prefix[L, 1:] = np.cumsum(run_bins == L)
-
-    qual_counts = np.zeros((2, 512, MAX_QUAL + 1), dtype=np.int64)
-    base_by_qual = np.zeros(MAX_QUAL + 1, dtype=np.int64)
-    mism_by_qual = np.zeros(MAX_QUAL + 1, dtype=np.int64)
-    subs = np.zeros((2, 4, 4), dtype=np.int64)
-    site_depth = np.zeros(n, dtype=np.int64)
-    site_mism = np.zeros(n, dtype=np.int64)
-    indel_events: dict[tuple[int, str], int] = {}
-    run_exposure = np.zeros(MAX_RUN + 1, dtype=np.int64)
-    mapq_counts: dict[int, int] = {}
+    tally = _Tally(ref, start)
     n_reads = n_dups = 0
-    read_length = 0
-    per_read_mism: list[tuple] = []
+    mapq_counts: dict[int, int] = {}
     with pysam.AlignmentFile(bam_path) as bam:
         for read in bam.fetch(contig, start, end):
             if read.is_unmapped or read.is_secondary or read.is_supplementary or read.is_qcfail:
@@ -132,50 +117,96 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
                 continue
             if max_reads and n_reads > max_reads:
                 break
-            rn = 1 if read.is_read2 else 0
-            quals = np.asarray(read.query_qualities, dtype=np.int64).clip(0, MAX_QUAL)
-            read_length = max(read_length, len(quals))
-            seq = BASE_CODE[np.frombuffer(read.query_sequence.encode(), dtype=np.uint8)]
-            qpos = 0
-            rpos = read.reference_start
-            for op, length in read.cigartuples:
-                if op in (0, 7, 8):
-                    a, b = rpos - start, rpos - start + length
-                    lo, hi = max(a, 0), min(b, n)
-                    if lo < hi:
-                        q_idx = np.arange(qpos + lo - a, qpos + hi - a)
-                        r_b = refc[lo:hi]
-                        s_b = seq[q_idx]
-                        ok = (r_b < 4) & (s_b < 4)
-                        site_depth[lo:hi] += ok
-                        mism = ok & (r_b != s_b)
-                        site_mism[lo:hi] += mism
-                        # quality by cycle over aligned, called bases: N calls and soft-clipped tails are
-                        # low-quality bases that never become substitutions, so they are left out
-                        cycles = (len(quals) - 1 - q_idx) if read.is_reverse else q_idx
-                        np.add.at(qual_counts[rn], (cycles[ok], quals[q_idx][ok]), 1)
-                        per_read_mism.append((rn, read.is_reverse, np.arange(lo, hi)[ok], r_b[ok], s_b[ok], quals[q_idx][ok]))
-                    qpos += length
-                    rpos += length
-                elif op == 1:
-                    p = rpos - start
-                    if 0 <= p < n:
-                        indel_events[(p, "I")] = indel_events.get((p, "I"), 0) + 1
-                    qpos += length
-                elif op in (2, 3):
-                    p = rpos - start
-                    if 0 <= p < n:
-                        indel_events[(p, "D")] = indel_events.get((p, "D"), 0) + 1
-                    rpos += length
-                elif op == 4:
-                    qpos += length
-            # runs fully spanned by the read (away from its ends) are exposed to indel errors
-            a = np.searchsorted(run_starts, read.reference_start - start + 5)
-            b = np.searchsorted(run_starts + run_lengths, read.reference_end - start - 5, side="right")
-            if b > a:
-                run_exposure += prefix[:, b] - prefix[:, a]
-    variant_site = mask | (site_mism >= np.maximum(2, VARIANT_FRACTION * site_depth))
-    for rn, rev, pos, r_b, s_b, q in per_read_mism:
+            tally.add(read)
+    variant_site = mask | (tally.site_mism >= np.maximum(2, VARIANT_FRACTION * tally.site_depth))
+    base_by_qual, mism_by_qual, subs = _substitution_counts(tally, variant_site)
+    indel_by_run, n_ins, n_del = _indel_error_counts(tally, mask)
+    return dict(
+        region=region, reads=n_reads, duplicates=n_dups, read_length=tally.read_length,
+        qual_counts=tally.qual_counts[:, :tally.read_length], base_by_qual=base_by_qual, mism_by_qual=mism_by_qual,
+        substitutions=subs, indel_by_run=indel_by_run, run_exposure=tally.run_exposure, insertions=n_ins,
+        deletions=n_del, mapq_counts=mapq_counts,
+        mismatch_rate=float(mism_by_qual.sum() / max(base_by_qual.sum(), 1)),
+        indel_error_rate=float((n_ins + n_del) / max(base_by_qual.sum(), 1)),
+    )
+
+
+class _Tally:
+    """Per-region accumulators of ``measure_errors``: base qualities by cycle, per-site depth and mismatches,
+    indel events, homopolymer-run exposure, and each read's aligned bases (kept until variant sites are known)."""
+
+    def __init__(self, ref: np.ndarray, start: int):
+        self.start, self.n = start, len(ref)
+        self.refc = BASE_CODE[ref]
+        self.run_starts, self.run_lengths = run_table(ref)
+        self.run_of = np.repeat(np.arange(len(self.run_starts)), self.run_lengths)
+        self.run_bins = np.minimum(self.run_lengths, MAX_RUN)
+        # prefix counts of runs per length bin, to count runs spanned by a read in O(1)
+        self.prefix = np.zeros((MAX_RUN + 1, len(self.run_starts) + 1), dtype=np.int64)
+        for L in range(1, MAX_RUN + 1):
+            self.prefix[L, 1:] = np.cumsum(self.run_bins == L)
+        self.qual_counts = np.zeros((2, 512, MAX_QUAL + 1), dtype=np.int64)
+        self.site_depth = np.zeros(self.n, dtype=np.int64)
+        self.site_mism = np.zeros(self.n, dtype=np.int64)
+        self.indel_events: dict[tuple[int, str], int] = {}
+        self.run_exposure = np.zeros(MAX_RUN + 1, dtype=np.int64)
+        self.read_length = 0
+        self.per_read_mism: list[tuple] = []
+
+    def add(self, read) -> None:
+        start, n, refc = self.start, self.n, self.refc
+        rn = 1 if read.is_read2 else 0
+        quals = np.asarray(read.query_qualities, dtype=np.int64).clip(0, MAX_QUAL)
+        self.read_length = max(self.read_length, len(quals))
+        seq = BASE_CODE[np.frombuffer(read.query_sequence.encode(), dtype=np.uint8)]
+        qpos = 0
+        rpos = read.reference_start
+        for op, length in read.cigartuples:
+            if op in (0, 7, 8):
+                a, b = rpos - start, rpos - start + length
+                lo, hi = max(a, 0), min(b, n)
+                if lo < hi:
+                    q_idx = np.arange(qpos + lo - a, qpos + hi - a)
+                    r_b = refc[lo:hi]
+                    s_b = seq[q_idx]
+                    ok = (r_b < 4) & (s_b < 4)
+                    self.site_depth[lo:hi] += ok
+                    mism = ok & (r_b != s_b)
+                    self.site_mism[lo:hi] += mism
+                    # quality by cycle over aligned, called bases: N calls and soft-clipped tails are
+                    # low-quality bases that never become substitutions, so they are left out
+                    cycles = (len(quals) - 1 - q_idx) if read.is_reverse else q_idx
+                    np.add.at(self.qual_counts[rn], (cycles[ok], quals[q_idx][ok]), 1)
+                    self.per_read_mism.append((rn, read.is_reverse, np.arange(lo, hi)[ok], r_b[ok], s_b[ok],
+                                               quals[q_idx][ok]))
+                qpos += length
+                rpos += length
+            elif op == 1:
+                p = rpos - start
+                if 0 <= p < n:
+                    self.indel_events[(p, "I")] = self.indel_events.get((p, "I"), 0) + 1
+                qpos += length
+            elif op in (2, 3):
+                p = rpos - start
+                if 0 <= p < n:
+                    self.indel_events[(p, "D")] = self.indel_events.get((p, "D"), 0) + 1
+                rpos += length
+            elif op == 4:
+                qpos += length
+        # runs fully spanned by the read (away from its ends) are exposed to indel errors
+        a = np.searchsorted(self.run_starts, read.reference_start - start + 5)
+        b = np.searchsorted(self.run_starts + self.run_lengths, read.reference_end - start - 5, side="right")
+        if b > a:
+            self.run_exposure += self.prefix[:, b] - self.prefix[:, a]
+
+
+def _substitution_counts(tally: _Tally, variant_site: np.ndarray):
+    """(bases by quality, mismatches by quality, substitutions by read and sequencer orientation) away from
+    variant sites."""
+    base_by_qual = np.zeros(MAX_QUAL + 1, dtype=np.int64)
+    mism_by_qual = np.zeros(MAX_QUAL + 1, dtype=np.int64)
+    subs = np.zeros((2, 4, 4), dtype=np.int64)
+    for rn, rev, pos, r_b, s_b, q in tally.per_read_mism:
         keep = ~variant_site[pos]
         r_b, s_b, q = r_b[keep], s_b[keep], q[keep]
         np.add.at(base_by_qual, q, 1)
@@ -184,24 +215,24 @@ def measure_errors(bam_path: str, fasta_path: str, region: str, truth_vcf: str |
         if rev:  # read orientation: the sequencer saw the complement
             r_b, s_b = 3 - r_b, 3 - s_b
         np.add.at(subs[rn], (r_b[mism], s_b[mism]), 1)
+    return base_by_qual, mism_by_qual, subs
+
+
+def _indel_error_counts(tally: _Tally, mask: np.ndarray):
+    """(indel errors by homopolymer-run length, insertions, deletions): events that are neither recurrent
+    (a real indel) nor near a truth site."""
+    n = tally.n
     indel_by_run = np.zeros(MAX_RUN + 1, dtype=np.int64)
     n_ins = n_del = 0
-    for (p, kind), count in indel_events.items():
-        depth = max(site_depth[min(p, n - 1)], 1)
+    for (p, kind), count in tally.indel_events.items():
+        depth = max(tally.site_depth[min(p, n - 1)], 1)
         lo, hi = max(0, p - 10), min(n, p + 10)
         if count >= max(2, VARIANT_FRACTION * depth) or mask[lo:hi].any():
             continue  # a real indel, not an error
-        indel_by_run[run_bins[run_of[min(p, n - 1)]]] += count
+        indel_by_run[tally.run_bins[tally.run_of[min(p, n - 1)]]] += count
         n_ins += count if kind == "I" else 0
         n_del += count if kind == "D" else 0
-    return dict(
-        region=region, reads=n_reads, duplicates=n_dups, read_length=read_length,
-        qual_counts=qual_counts[:, :read_length], base_by_qual=base_by_qual, mism_by_qual=mism_by_qual,
-        substitutions=subs, indel_by_run=indel_by_run, run_exposure=run_exposure, insertions=n_ins, deletions=n_del,
-        mapq_counts=mapq_counts,
-        mismatch_rate=float(mism_by_qual.sum() / max(base_by_qual.sum(), 1)),
-        indel_error_rate=float((n_ins + n_del) / max(base_by_qual.sum(), 1)),
-    )
+    return indel_by_run, n_ins, n_del
 
 
 def profile_from_counts(counts: dict, name: str, source: dict) -> dict:

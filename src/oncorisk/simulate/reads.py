@@ -183,13 +183,14 @@ def simulate_sample_reads(
     lib: LibraryParams,
     profile: ErrorProfile,
 ) -> dict:
-    """Write one sample's read pairs as SAM text lines to ``sam_out``. Returns counts."""
-    R = lib.read_length
-    cycle_map = np.minimum((np.arange(R) * profile.read_length) // R, profile.read_length - 1)
-    qcdf = profile.quality_cdf[:, cycle_map, :]  # (2, R, Q)
-    err_rate = profile.mismatch_rate
-    sub_cdf = np.cumsum(profile.substitution, axis=2)
-    mapq_cdf = np.cumsum(profile.mapq_probs)
+    """Write one sample's read pairs as SAM text lines to ``sam_out``. Returns counts.
+
+    Per target, in batches of fragments: draw fragments and the variants each carries (``_fragments``), cut
+    the two reads and add sequencing errors from the profile (``_sequence``), tag NM/MD (``_nm_md``) and
+    write the pairs (``_write_pairs``). One generator draws everything, in this order, so a seed gives the
+    same BAM.
+    """
+    errors = _ErrorModel(profile, lib.read_length)
     by_contig = {c: [] for c in contigs}
     somatic_by_contig = {c: set() for c in contigs}
     for i, v in enumerate(variants):
@@ -198,129 +199,171 @@ def simulate_sample_reads(
         by_contig[v.contig].append(v)
     index = {c: ContigVariants(by_contig[c], somatic_by_contig[c]) for c in contigs}
     indel_prefix = {c: _expected_indel_errors(s, profile) for c, s in contigs.items()}
-    n_pairs = n_dup = 0
-    frag_id = 0
+    counts = dict(pairs=0, duplicate_pairs=0, fragments=0)
     for contig, a, b in targets:
         ref = contigs[contig]
-        L = len(ref)
-        n_frag = int(round(lib.coverage * (b - a + lib.insert_mean) / (2 * R)))
-        cv = index[contig]
+        n_frag = int(round(lib.coverage * (b - a + lib.insert_mean) / (2 * lib.read_length)))
         for batch_start in range(0, n_frag, BATCH):
             n = min(BATCH, n_frag - batch_start)
-            flen = np.clip(np.rint(rng.normal(lib.insert_mean, lib.insert_sd, n)), R + EXTRA + 5, None).astype(int)
-            centre = rng.integers(a, b, size=n) if b > a else np.full(n, a)
-            start = np.clip(centre - flen // 2, 0, np.maximum(L - flen - 40, 0))
-            hap = rng.integers(0, 2, size=n)
-            tumour_cell = rng.random(n) < lib.purity
-            minus = rng.random(n) < 0.5
-            dup = rng.random(n) < lib.duplicate_rate
-            mapq = profile.mapq_values[np.searchsorted(mapq_cdf, rng.random(n) * mapq_cdf[-1])]
-            lo = np.searchsorted(cv.pos, start)
-            hi = np.searchsorted(cv.pos, start + flen + 30)
-            # build fragments (fast path when no variant is nearby)
-            reads_seq, reads_pos, meta = [], [], []
-            for i in range(n):
-                s, F = int(start[i]), int(flen[i])
-                if hi[i] > lo[i]:
-                    sl = slice(lo[i], hi[i])
-                    carried = (cv.hapmask[sl] >> hap[i]) & 1
-                    keep = carried.astype(bool) & (~cv.somatic[sl] | (tumour_cell[i] & (rng.random(hi[i] - lo[i]) < cv.ccf[sl])))
-                    active = [cv.variants[j] for j in np.flatnonzero(keep) + lo[i]]
-                else:
-                    active = []
-                if active:
-                    fseq, fpos = _apply(ref, s, s + F + 30, active)
-                    fseq, fpos = fseq[:F], fpos[:F]
-                else:
-                    fseq, fpos = ref[s : s + F], np.arange(s, s + F)
-                copies = 2 if dup[i] else 1
-                for c in range(copies):
-                    frag_id += 1
-                    # forward read: first R+EXTRA bases; reverse read: last R+EXTRA bases
-                    reads_seq.append(fseq[: R + EXTRA])
-                    reads_pos.append(fpos[: R + EXTRA])
-                    reads_seq.append(fseq[F - R - EXTRA :])
-                    reads_pos.append(fpos[F - R - EXTRA :])
-                    meta.append((frag_id, bool(minus[i]), c == 1, int(mapq[i])))
-            m = len(meta)
-            seq = np.stack(reads_seq)  # (2m, R+EXTRA), reference orientation
-            pos = np.stack(reads_pos)
-            is_rev = np.zeros(2 * m, dtype=bool)
-            is_rev[1::2] = True  # the second read of each fragment is on the reverse strand
-            frag_minus = np.repeat(np.array([x[1] for x in meta]), 2)
-            is_read2 = is_rev ^ frag_minus  # on a minus-strand fragment read 1 is the reverse read
-            # indel errors: expected count from the reference runs the read spans
-            span_a = np.clip(np.where(pos[:, 0] >= 0, pos[:, 0], pos.max(axis=1) - R), 0, L)
-            span_b = np.clip(span_a + R, 0, L)
-            lam = indel_prefix[contig][span_b] - indel_prefix[contig][span_a]
-            has_indel = rng.random(2 * m) < -np.expm1(-lam)
-            final_seq = np.empty((2 * m, R), dtype=np.uint8)
-            final_pos: list = [None] * (2 * m)
-            for r in range(2 * m):
-                s_r, p_r = seq[r], pos[r]
-                if has_indel[r]:
-                    s_r, p_r = _indel_error(rng, s_r, p_r, profile)
-                if is_rev[r]:
-                    s_r, p_r = s_r[len(s_r) - R :], p_r[len(p_r) - R :]
-                else:
-                    s_r, p_r = s_r[:R], p_r[:R]
-                final_seq[r] = s_r
-                final_pos[r] = p_r
-            # qualities and substitutions in sequencing orientation
-            read_orient = np.where(is_rev[:, None], COMPLEMENT_TABLE[final_seq[:, ::-1]], final_seq)
-            rn = is_read2.astype(int)
-            u = rng.random((2 * m, R))
-            qual = np.empty((2 * m, R), dtype=np.int64)
-            for k in (0, 1):
-                rows = np.flatnonzero(rn == k)
-                for cyc in range(R):
-                    qual[rows, cyc] = np.searchsorted(qcdf[k, cyc], u[rows, cyc] * qcdf[k, cyc, -1])
-            qual = np.clip(qual, 2, len(err_rate) - 1)
-            err = rng.random((2 * m, R)) < err_rate[qual]
-            ri, ci = np.nonzero(err)
-            true_code = BASE_CODE[read_orient[ri, ci]]
-            ok = true_code < 4
-            ri, ci, true_code = ri[ok], ci[ok], true_code[ok]
-            cdf = sub_cdf[rn[ri], true_code]
-            new_code = (rng.random(len(ri))[:, None] > cdf).sum(axis=1).clip(0, 3)
-            read_orient[ri, ci] = BASES[new_code]
-            out_seq = np.where(is_rev[:, None], COMPLEMENT_TABLE[read_orient[:, ::-1]], read_orient)
-            out_qual = np.where(is_rev[:, None], qual[:, ::-1], qual) + 33
-            # NM/MD: vectorised for ungapped reads (the vast majority), exact walk for gapped ones
-            first = np.array([p[0] for p in final_pos])
-            last = np.array([p[-1] for p in final_pos])
-            ungapped = (first >= 0) & (last - first == R - 1)
-            safe_first = np.where(ungapped, first, 0)
-            ref_win = ref[np.minimum(safe_first[:, None] + np.arange(R), L - 1)]
-            mism = (out_seq != ref_win) & ungapped[:, None]
-            tags = []
-            for r in range(2 * m):
-                if ungapped[r] and (final_pos[r][1:] - final_pos[r][:-1] == 1).all():
-                    tags.append((int(mism[r].sum()), _simple_md(mism[r], ref_win[r])))
-                else:
-                    tags.append(_md_tag(out_seq[r], final_pos[r], ref))
-            for f in range(m):
-                fid, fminus, is_dup, mq = meta[f]
-                r_f, r_r = 2 * f, 2 * f + 1
-                st_f, cig_f = _cigar(final_pos[r_f])
-                st_r, cig_r = _cigar(final_pos[r_r])
-                end_r = int(final_pos[r_r][final_pos[r_r] >= 0][-1]) + 1
-                tlen = end_r - st_f
-                name = f"{sample}:{fid}"
-                base_flag = 0x1 | 0x2 | (0x400 if is_dup else 0)
-                flag_f = base_flag | 0x20 | (0x80 if fminus else 0x40)
-                flag_r = base_flag | 0x10 | (0x40 if fminus else 0x80)
-                sam_out.write(
-                    f"{name}\t{flag_f}\t{contig}\t{st_f + 1}\t{mq}\t{cig_f}\t=\t{st_r + 1}\t{tlen}\t"
-                    f"{out_seq[r_f].tobytes().decode()}\t{out_qual[r_f].astype(np.uint8).tobytes().decode()}\t"
-                    f"NM:i:{tags[r_f][0]}\tMD:Z:{tags[r_f][1]}\tRG:Z:{sample}\tMC:Z:{cig_r}\n"
-                    f"{name}\t{flag_r}\t{contig}\t{st_r + 1}\t{mq}\t{cig_r}\t=\t{st_f + 1}\t{-tlen}\t"
-                    f"{out_seq[r_r].tobytes().decode()}\t{out_qual[r_r].astype(np.uint8).tobytes().decode()}\t"
-                    f"NM:i:{tags[r_r][0]}\tMD:Z:{tags[r_r][1]}\tRG:Z:{sample}\tMC:Z:{cig_f}\n"
-                )
-                n_pairs += 1
-                n_dup += is_dup
-    return dict(pairs=n_pairs, duplicate_pairs=n_dup)
+            seq, pos, meta = _fragments(rng, ref, a, b, n, index[contig], lib, profile, errors.mapq_cdf, counts)
+            out_seq, out_qual, final_pos, is_rev = _sequence(rng, seq, pos, meta, ref, indel_prefix[contig],
+                                                             errors, profile)
+            tags = _nm_md(out_seq, final_pos, ref)
+            _write_pairs(sam_out, sample, contig, meta, out_seq, out_qual, final_pos, tags, counts)
+    return dict(pairs=counts["pairs"], duplicate_pairs=counts["duplicate_pairs"])
+
+
+class _ErrorModel:
+    """The profile's distributions resampled to the library's read length, as cumulative tables."""
+
+    def __init__(self, profile: ErrorProfile, read_length: int):
+        cycle_map = np.minimum((np.arange(read_length) * profile.read_length) // read_length,
+                               profile.read_length - 1)
+        self.qcdf = profile.quality_cdf[:, cycle_map, :]  # (2, R, Q)
+        self.err_rate = profile.mismatch_rate
+        self.sub_cdf = np.cumsum(profile.substitution, axis=2)
+        self.mapq_cdf = np.cumsum(profile.mapq_probs)
+
+
+def _fragments(rng, ref, a: int, b: int, n: int, cv: ContigVariants, lib: LibraryParams, profile: ErrorProfile,
+               mapq_cdf: np.ndarray, counts: dict):
+    """``n`` fragments centred in ``[a, b)``, each with the variants of the haplotype (and, in tumour cells,
+    the clones) it comes from; duplicates copied. Returns both reads' bases and reference positions (reference
+    orientation, R + EXTRA long) and per fragment (id, minus strand, is duplicate, MAPQ)."""
+    R, L = lib.read_length, len(ref)
+    flen = np.clip(np.rint(rng.normal(lib.insert_mean, lib.insert_sd, n)), R + EXTRA + 5, None).astype(int)
+    centre = rng.integers(a, b, size=n) if b > a else np.full(n, a)
+    start = np.clip(centre - flen // 2, 0, np.maximum(L - flen - 40, 0))
+    hap = rng.integers(0, 2, size=n)
+    tumour_cell = rng.random(n) < lib.purity
+    minus = rng.random(n) < 0.5
+    dup = rng.random(n) < lib.duplicate_rate
+    mapq = profile.mapq_values[np.searchsorted(mapq_cdf, rng.random(n) * mapq_cdf[-1])]
+    lo = np.searchsorted(cv.pos, start)
+    hi = np.searchsorted(cv.pos, start + flen + 30)
+    # build fragments (fast path when no variant is nearby)
+    reads_seq, reads_pos, meta = [], [], []
+    for i in range(n):
+        s, F = int(start[i]), int(flen[i])
+        if hi[i] > lo[i]:
+            sl = slice(lo[i], hi[i])
+            carried = (cv.hapmask[sl] >> hap[i]) & 1
+            keep = carried.astype(bool) & (~cv.somatic[sl] | (tumour_cell[i] & (rng.random(hi[i] - lo[i]) < cv.ccf[sl])))
+            active = [cv.variants[j] for j in np.flatnonzero(keep) + lo[i]]
+        else:
+            active = []
+        if active:
+            fseq, fpos = _apply(ref, s, s + F + 30, active)
+            fseq, fpos = fseq[:F], fpos[:F]
+        else:
+            fseq, fpos = ref[s : s + F], np.arange(s, s + F)
+        copies = 2 if dup[i] else 1
+        for c in range(copies):
+            counts["fragments"] += 1
+            # forward read: first R+EXTRA bases; reverse read: last R+EXTRA bases
+            reads_seq.append(fseq[: R + EXTRA])
+            reads_pos.append(fpos[: R + EXTRA])
+            reads_seq.append(fseq[F - R - EXTRA :])
+            reads_pos.append(fpos[F - R - EXTRA :])
+            meta.append((counts["fragments"], bool(minus[i]), c == 1, int(mapq[i])))
+    return np.stack(reads_seq), np.stack(reads_pos), meta  # (2m, R+EXTRA), reference orientation
+
+
+def _sequence(rng, seq: np.ndarray, pos: np.ndarray, meta: list, ref: np.ndarray, indel_prefix: np.ndarray,
+              errors: _ErrorModel, profile: ErrorProfile):
+    """Cut each read to R bases with indel errors (expected count from the reference runs it spans), then
+    qualities and substitutions in sequencing orientation. Returns (bases, qualities + 33, reference
+    positions per read, reverse-strand flags)."""
+    L = len(ref)
+    R = errors.qcdf.shape[1]
+    m = len(meta)
+    is_rev = np.zeros(2 * m, dtype=bool)
+    is_rev[1::2] = True  # the second read of each fragment is on the reverse strand
+    frag_minus = np.repeat(np.array([x[1] for x in meta]), 2)
+    is_read2 = is_rev ^ frag_minus  # on a minus-strand fragment read 1 is the reverse read
+    span_a = np.clip(np.where(pos[:, 0] >= 0, pos[:, 0], pos.max(axis=1) - R), 0, L)
+    span_b = np.clip(span_a + R, 0, L)
+    lam = indel_prefix[span_b] - indel_prefix[span_a]
+    has_indel = rng.random(2 * m) < -np.expm1(-lam)
+    final_seq = np.empty((2 * m, R), dtype=np.uint8)
+    final_pos: list = [None] * (2 * m)
+    for r in range(2 * m):
+        s_r, p_r = seq[r], pos[r]
+        if has_indel[r]:
+            s_r, p_r = _indel_error(rng, s_r, p_r, profile)
+        if is_rev[r]:
+            s_r, p_r = s_r[len(s_r) - R :], p_r[len(p_r) - R :]
+        else:
+            s_r, p_r = s_r[:R], p_r[:R]
+        final_seq[r] = s_r
+        final_pos[r] = p_r
+    # qualities and substitutions in sequencing orientation
+    read_orient = np.where(is_rev[:, None], COMPLEMENT_TABLE[final_seq[:, ::-1]], final_seq)
+    rn = is_read2.astype(int)
+    u = rng.random((2 * m, R))
+    qual = np.empty((2 * m, R), dtype=np.int64)
+    qcdf = errors.qcdf
+    for k in (0, 1):
+        rows = np.flatnonzero(rn == k)
+        for cyc in range(R):
+            qual[rows, cyc] = np.searchsorted(qcdf[k, cyc], u[rows, cyc] * qcdf[k, cyc, -1])
+    qual = np.clip(qual, 2, len(errors.err_rate) - 1)
+    err = rng.random((2 * m, R)) < errors.err_rate[qual]
+    ri, ci = np.nonzero(err)
+    true_code = BASE_CODE[read_orient[ri, ci]]
+    ok = true_code < 4
+    ri, ci, true_code = ri[ok], ci[ok], true_code[ok]
+    cdf = errors.sub_cdf[rn[ri], true_code]
+    new_code = (rng.random(len(ri))[:, None] > cdf).sum(axis=1).clip(0, 3)
+    read_orient[ri, ci] = BASES[new_code]
+    out_seq = np.where(is_rev[:, None], COMPLEMENT_TABLE[read_orient[:, ::-1]], read_orient)
+    out_qual = np.where(is_rev[:, None], qual[:, ::-1], qual) + 33
+    return out_seq, out_qual, final_pos, is_rev
+
+
+def _nm_md(out_seq: np.ndarray, final_pos: list, ref: np.ndarray) -> list[tuple[int, str]]:
+    """(NM, MD) per read: vectorised for ungapped reads (the vast majority), an exact walk for gapped ones."""
+    L = len(ref)
+    R = out_seq.shape[1]
+    first = np.array([p[0] for p in final_pos])
+    last = np.array([p[-1] for p in final_pos])
+    ungapped = (first >= 0) & (last - first == R - 1)
+    safe_first = np.where(ungapped, first, 0)
+    ref_win = ref[np.minimum(safe_first[:, None] + np.arange(R), L - 1)]
+    mism = (out_seq != ref_win) & ungapped[:, None]
+    tags = []
+    for r in range(len(final_pos)):
+        if ungapped[r] and (final_pos[r][1:] - final_pos[r][:-1] == 1).all():
+            tags.append((int(mism[r].sum()), _simple_md(mism[r], ref_win[r])))
+        else:
+            tags.append(_md_tag(out_seq[r], final_pos[r], ref))
+    return tags
+
+
+def _write_pairs(sam_out, sample: str, contig: str, meta: list, out_seq, out_qual, final_pos: list,
+                 tags: list, counts: dict) -> None:
+    """SAM lines of each fragment's two reads (flags, mate fields, TLEN, NM/MD/RG/MC tags)."""
+    for f in range(len(meta)):
+        fid, fminus, is_dup, mq = meta[f]
+        r_f, r_r = 2 * f, 2 * f + 1
+        st_f, cig_f = _cigar(final_pos[r_f])
+        st_r, cig_r = _cigar(final_pos[r_r])
+        end_r = int(final_pos[r_r][final_pos[r_r] >= 0][-1]) + 1
+        tlen = end_r - st_f
+        name = f"{sample}:{fid}"
+        base_flag = 0x1 | 0x2 | (0x400 if is_dup else 0)
+        flag_f = base_flag | 0x20 | (0x80 if fminus else 0x40)
+        flag_r = base_flag | 0x10 | (0x40 if fminus else 0x80)
+        sam_out.write(
+            f"{name}\t{flag_f}\t{contig}\t{st_f + 1}\t{mq}\t{cig_f}\t=\t{st_r + 1}\t{tlen}\t"
+            f"{out_seq[r_f].tobytes().decode()}\t{out_qual[r_f].astype(np.uint8).tobytes().decode()}\t"
+            f"NM:i:{tags[r_f][0]}\tMD:Z:{tags[r_f][1]}\tRG:Z:{sample}\tMC:Z:{cig_r}\n"
+            f"{name}\t{flag_r}\t{contig}\t{st_r + 1}\t{mq}\t{cig_r}\t=\t{st_f + 1}\t{-tlen}\t"
+            f"{out_seq[r_r].tobytes().decode()}\t{out_qual[r_r].astype(np.uint8).tobytes().decode()}\t"
+            f"NM:i:{tags[r_r][0]}\tMD:Z:{tags[r_r][1]}\tRG:Z:{sample}\tMC:Z:{cig_f}\n"
+        )
+        counts["pairs"] += 1
+        counts["duplicate_pairs"] += is_dup
 
 
 def sam_header(sample: str, contigs: dict[str, np.ndarray], seed: int, profile: ErrorProfile) -> str:

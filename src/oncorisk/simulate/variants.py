@@ -57,7 +57,7 @@ def left_align(seq: np.ndarray, pos: int, ref: str, alt: str) -> tuple[int, str,
     """
     if len(ref) == len(alt):
         return pos, ref, alt
-    from oncorisk.tensors.pileup import left_align_indel
+    from oncorisk.genome.alleles import left_align_indel
 
     deleted = len(ref) > len(alt)
     return left_align_indel(seq, 0, pos, "D" if deleted else "I", ref[1:] if deleted else alt[1:])

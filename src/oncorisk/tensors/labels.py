@@ -14,6 +14,7 @@ import pandas as pd
 import pysam
 
 from oncorisk.errors import UserError
+from oncorisk.genome.alleles import normalise_allele
 
 UNKNOWN = -1
 
@@ -26,28 +27,6 @@ def open_vcf(path: str | Path, what: str = "VCF") -> pysam.VariantFile:
         return pysam.VariantFile(str(path))
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot read the {what} ({str(exc).splitlines()[0]}): give a valid VCF") from None
-
-
-def normalise_allele(fasta: pysam.FastaFile, contig: str, pos: int, ref: str, alt: str) -> list[tuple[int, str, str]]:
-    """Split and left-align one REF/ALT pair (0-based ``pos``) into (pos, ref, alt) keys."""
-    ref, alt = ref.upper(), alt.upper()
-    if alt in ("*", ".", "<*>", "<NON_REF>") or alt.startswith("<") or "[" in alt or "]" in alt:
-        return []
-    if len(ref) == len(alt):
-        return [(pos + i, r, a) for i, (r, a) in enumerate(zip(ref, alt)) if r != a]
-    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:  # common suffix
-        ref, alt = ref[:-1], alt[:-1]
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:  # common prefix, keeping one anchor base
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    if len(ref) > 1 and len(alt) > 1:
-        return [(pos, ref, alt)]  # complex: kept as written
-    kind = "D" if len(ref) > len(alt) else "I"
-    seq = ref[1:] if kind == "D" else alt[1:]
-    lo = max(0, pos - 500)
-    context = np.frombuffer(fasta.fetch(contig, lo, pos + 1).upper().encode(), dtype=np.uint8)
-    from oncorisk.tensors.pileup import left_align_indel
-
-    return [left_align_indel(context, lo, pos, kind, seq)]
 
 
 def genotype_class(gt: tuple | None, k: int) -> int:

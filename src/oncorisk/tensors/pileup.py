@@ -25,6 +25,7 @@ import numpy as np
 import pysam
 
 from oncorisk.errors import UserError
+from oncorisk.genome.alleles import left_align_indel
 from oncorisk.genome.codes import BASE_CODE
 from oncorisk.tensors.layout import COUNT_FIELDS
 
@@ -120,19 +121,6 @@ def _keep_fraction(starts: np.ndarray, ends: np.ndarray, lo: int, hi: int, max_d
     mid = np.clip(((starts + ends) // 2 - lo) // DOWNSAMPLE_BIN, 0, nb - 1)
     peak = bin_max[mid]
     return np.where(peak > max_depth, max_depth / np.maximum(peak, 1), 1.0)
-
-
-def left_align_indel(ref: np.ndarray, offset: int, anchor: int, kind: str, seq: str) -> tuple[int, str, str]:
-    """VCF-style (anchor, REF, ALT) of an insertion of ``seq`` or a deletion of ``seq``, shifted left.
-
-    ``ref`` holds the reference from 0-based position ``offset``; ``anchor`` is the 0-based reference
-    base before the indel.
-    """
-    while anchor - offset > 0 and ref[anchor - offset] == ord(seq[-1]):
-        seq = chr(ref[anchor - offset]) + seq[:-1]
-        anchor -= 1
-    base = chr(ref[anchor - offset])
-    return (anchor, base, base + seq) if kind == "I" else (anchor, base + seq, base)
 
 
 BATCH = 20_000  # reads expanded at once: bounds memory whatever the chunk's depth
