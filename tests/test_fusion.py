@@ -150,3 +150,13 @@ def test_embeddings_in_other_formats(tmp_path):
         assert np.allclose(load_embedding(tmp_path / name), v), name
     with pytest.raises(UserError, match="not supported"):
         load_embedding(tmp_path / "e.txt")
+
+
+def test_outcome_kind_is_the_one_rule_for_stage_and_workflow():
+    from oncorisk.fusion.inputs import outcome_kind
+
+    assert [outcome_kind(o, any_label) for o, any_label in
+            (("auto", True), ("auto", False), ("label", False), ("survival", True))] == \
+        ["binary", "survival", "binary", "survival"]
+    rules = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    assert "outcome_kind(" in rules  # the workflow's report figures follow the same rule

@@ -12,6 +12,7 @@ from oncorisk.config import (
     validate_config,
 )
 from oncorisk.errors import UserError
+from oncorisk.fusion.inputs import outcome_kind
 from oncorisk.caller.defaults import default_model
 from oncorisk.options import workflow_flags
 from oncorisk.simulate import layout as sim_layout
@@ -356,9 +357,7 @@ def pathway_options():
 
 def outcome_mode():
     """binary (a label column) or survival (time and event): which figures the fusion stage draws."""
-    if SIMULATE or any(s.label is not None for s in _samples):
-        return "binary"
-    return "survival"
+    return outcome_kind("auto", SIMULATE or any(s.label is not None for s in _samples))
 
 
 def fusion_figures():

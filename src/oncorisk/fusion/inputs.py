@@ -202,13 +202,20 @@ def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | N
                       np.isfinite(imaging).all(axis=1) if dim else np.zeros(len(samples), dtype=bool), label, time, event)
 
 
+def outcome_kind(outcome: str, any_label: bool) -> str:
+    """``binary`` or ``survival``: the outcome the fusion stage models for ``--outcome`` (``label``,
+    ``survival``, or ``auto``: the label where any patient has one, else survival). The workflow asks the same
+    question before any data exists, to know which figures the report gets."""
+    return "binary" if outcome == "label" or (outcome == "auto" and any_label) else "survival"
+
+
 def select_outcome(data: FusionData, outcome: str = "auto") -> tuple[FusionData, list[str]]:
     """The patients with a known outcome (label, or time and event), and the ids of those left out.
 
     ``outcome``: ``label``, ``survival``, or ``auto`` (the label where any patient has one, else survival). A
     patient without the chosen outcome keeps its impact and pathway scores; only the outcome model leaves it out.
     """
-    use_label = outcome == "label" or (outcome == "auto" and data.label is not None)
+    use_label = outcome_kind(outcome, data.label is not None) == "binary"
     if use_label and data.label is not None:
         known = np.isfinite(data.label)
     elif not use_label and data.time is not None:
