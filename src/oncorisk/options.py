@@ -124,3 +124,9 @@ def add_force_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty --out folder that is not a previous output of this command: our "
                         "files are replaced one by one, files oncorisk did not write are kept")
+
+
+def add_device_option(p: argparse.ArgumentParser) -> None:
+    """``--device``, with the choices, default and help of the config's top-level ``device`` key."""
+    prop = _schema()["properties"]["device"]
+    p.add_argument("--device", choices=prop["enum"], default=prop["default"], help=prop["description"])

@@ -7,7 +7,7 @@ import logging
 import re
 
 from oncorisk.errors import UserError
-from oncorisk.options import add_force_option, add_stage_options, check_stage_options
+from oncorisk.options import add_device_option, add_force_option, add_stage_options, check_stage_options
 from oncorisk.tensors.cli import add_read_options, read_options
 
 log = logging.getLogger("oncorisk")
@@ -26,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--sample-name", help="VCF sample name (default: the BAM's SM tag, else its file name)")
     p.add_argument("--normal-sample-name", help="somatic: the normal's name, written as ##normal_sample")
     p.add_argument("--batch", type=int, default=1024, help="candidates scored at once")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_device_option(p)
     add_read_options(p)
     p.set_defaults(func=cmd_call)
 
@@ -43,7 +43,7 @@ def register(sub) -> None:
     p.add_argument("--loss", choices=["ce", "focal"], default="ce")
     p.add_argument("--members", type=int, default=1, help="networks trained from consecutive seeds, averaged (default 1)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_device_option(p)
     add_force_option(p)
     p.set_defaults(func=cmd_train_caller)
 

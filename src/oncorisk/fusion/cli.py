@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from oncorisk.options import add_force_option, add_stage_options, check_stage_options
+from oncorisk.options import add_device_option, add_force_option, add_stage_options, check_stage_options
 
 log = logging.getLogger("oncorisk")
 
@@ -26,7 +26,7 @@ def register(sub) -> None:
                    help="auto: the binary label when given, else survival (time/event, Cox)")
     add_stage_options(p, "fusion")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_device_option(p)
     p.add_argument("--out", required=True)
     add_force_option(p)
     p.set_defaults(func=cmd_fusion)

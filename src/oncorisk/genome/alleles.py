@@ -43,6 +43,15 @@ def left_align_indel(ref: np.ndarray, offset: int, anchor: int, kind: str, seq: 
     return (anchor, base, base + seq) if kind == "I" else (anchor, base + seq, base)
 
 
+def left_align(seq: np.ndarray, pos: int, ref: str, alt: str, offset: int = 0) -> tuple[int, str, str]:
+    """Left-align a simple insertion or deletion given in VCF form (one anchor base first; 0-based ``pos``) over
+    ``seq``, the reference from 0-based ``offset`` (ASCII uint8); an allele pair of equal length is returned as it is."""
+    if len(ref) == len(alt):
+        return pos, ref, alt
+    deleted = len(ref) > len(alt)
+    return left_align_indel(seq, offset, pos, "D" if deleted else "I", ref[1:] if deleted else alt[1:])
+
+
 def normalise_allele(fasta: pysam.FastaFile, contig: str, pos: int, ref: str, alt: str) -> list[tuple[int, str, str]]:
     """Split and left-align one REF/ALT pair (0-based ``pos``) into (pos, ref, alt) keys."""
     ref, alt = ref.upper(), alt.upper()
@@ -56,8 +65,6 @@ def normalise_allele(fasta: pysam.FastaFile, contig: str, pos: int, ref: str, al
         ref, alt, pos = ref[1:], alt[1:], pos + 1
     if len(ref) > 1 and len(alt) > 1:
         return [(pos, ref, alt)]  # complex: kept as written
-    kind = "D" if len(ref) > len(alt) else "I"
-    seq = ref[1:] if kind == "D" else alt[1:]
     lo = max(0, pos - 500)
     context = np.frombuffer(fasta.fetch(contig, lo, pos + 1).upper().encode(), dtype=np.uint8)
-    return [left_align_indel(context, lo, pos, kind, seq)]
+    return [left_align(context, pos, ref, alt, offset=lo)]

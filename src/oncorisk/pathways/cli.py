@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from oncorisk.errors import UserError
-from oncorisk.options import add_force_option, add_stage_options, check_stage_options
+from oncorisk.options import add_device_option, add_force_option, add_stage_options, check_stage_options
 
 log = logging.getLogger("oncorisk")
 
@@ -26,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--hotnet2-index", help="HotNet2 index file (instead of --network)")
     p.add_argument("--hotnet2-edges", help="HotNet2 edge file")
     add_stage_options(p, "pathways")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_device_option(p)
     p.add_argument("--gtf", help="annotation, for gene lengths")
     p.add_argument("--callable", help="BED of sequenced regions (the panel): gene length = callable bases in the gene")
     p.add_argument("--min-size", type=int, default=3, help="smallest gene set tested (members in the network)")

@@ -142,18 +142,18 @@ def network_null_ranking(scorer, evidence: np.ndarray, bins: np.ndarray, sets: d
     observed = scorer(evidence[None])[:, 0]
     stat = average @ observed
     exceed = np.zeros(len(members), dtype=np.int64)
-    null_sum, gene_null_sum = np.zeros(len(members)), np.zeros(n)
+    gene_null_sum = np.zeros(n)
     block = max(1, min(permutations, scorer.block(n)))
     done = 0
     while done < permutations:
         perm = within_bin_permutations(bins, min(block, permutations - done), rng)
         scores = scorer(evidence[perm])  # (genes, b)
-        gene_null_sum += scores.sum(axis=1)
+        gene_null_sum += scores.sum(axis=1, dtype=np.float64)
         null = average @ scores  # (sets, b)
         exceed += (null >= stat[:, None] - 1e-12).sum(axis=1)
-        null_sum += null.sum(axis=1)
         done += perm.shape[0]
     gene_excess = observed - gene_null_sum / permutations  # what each gene's score owes to the evidence's placement
+    excess = average @ gene_excess  # a set's score minus its permutation mean (the mean is linear)
     rows = []
     for r, (name, idx) in enumerate(members.items()):
         row = dict(pathway=name, size=len(sets[name][1]), in_network=len(idx),
@@ -161,7 +161,7 @@ def network_null_ranking(scorer, evidence: np.ndarray, bins: np.ndarray, sets: d
                    leading_genes="")
         if tested[r]:
             top = idx[np.argsort(-gene_excess[idx], kind="stable")][:leading]
-            row |= dict(score=float(stat[r]), excess=float(stat[r] - null_sum[r] / permutations),
+            row |= dict(score=float(stat[r]), excess=float(excess[r]),
                         p=(1 + int(exceed[r])) / (permutations + 1),
                         leading_genes=",".join(genes[i] for i in top if gene_excess[i] > 0))
         rows.append(row)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oncorisk.genome.alleles import left_align
 from oncorisk.genome.vcf import write_vcf  # noqa: F401 - the simulator's truth and call files
 from oncorisk.simulate.genome import GeneModel, Hotspot
 from oncorisk.simulate.sequence import GENETIC_CODE, STOP_CODONS
@@ -43,24 +44,6 @@ class Variant:
     @property
     def end(self) -> int:
         return self.pos + len(self.ref)
-
-
-def left_align(seq: np.ndarray, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-    """Left-align a simple insertion or deletion given in VCF form (anchor base first).
-
-    Args:
-        seq: the contig, ASCII uint8.
-        pos: 0-based anchor position.
-        ref, alt: VCF alleles; one of them is the single anchor base.
-    Returns:
-        (pos, ref, alt) shifted as far left as the sequence allows.
-    """
-    if len(ref) == len(alt):
-        return pos, ref, alt
-    from oncorisk.genome.alleles import left_align_indel
-
-    deleted = len(ref) > len(alt)
-    return left_align_indel(seq, 0, pos, "D" if deleted else "I", ref[1:] if deleted else alt[1:])
 
 
 class Occupancy:
