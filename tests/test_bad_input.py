@@ -256,7 +256,8 @@ def test_fusion_of_a_cohort_without_images(tmp_path):
     assert main(["fusion", "--samples", str(inp["sheet"]), "--pathway-scores", str(inp["scores"]), "--folds", "3",
                  "--bootstrap", "20", "--shap-samples", "0", "--out", str(out)]) == 0
     risk = pd.read_csv(out / "risk.tsv", sep="\t")
-    assert list(risk.columns) == ["sample", "risk", "fold", "predicted_class", "risk_genomic"]
+    assert list(risk.columns) == ["sample", "risk", "fold", "predicted_class", "risk_genomic",
+                                  "risk_baseline_linear_genomic"]
     assert (risk["risk"] == risk["risk_genomic"]).all() and (out / "calibration.png").stat().st_size > 1000
 
 
@@ -277,25 +278,41 @@ def test_fusion_missing_pathway_scores(tmp_path, capsys):
     assert "--pathway-scores" in line and "not found" in line
 
 
-def test_embedding_arrays_of_unexpected_rank_or_ambiguous_h5(tmp_path):
+def test_slide_files_of_unexpected_rank_or_without_features(tmp_path):
     import h5py
 
-    from oncorisk.fusion.inputs import load_embedding
+    from oncorisk.fusion.bags import read_slide
 
-    np.save(tmp_path / "bag.npy", np.ones((5, 8)))
-    with pytest.raises(UserError, match=r"shape \(5, 8\).*patch-feature bag"):
-        load_embedding(tmp_path / "bag.npy")
+    np.save(tmp_path / "cube.npy", np.ones((5, 8, 2)))
+    with pytest.raises(UserError, match=r"cube.npy: field features: shape \(5, 8, 2\): not 2-D"):
+        read_slide(tmp_path / "cube.npy")
     np.save(tmp_path / "row.npy", np.ones((1, 8)))
-    assert load_embedding(tmp_path / "row.npy").shape == (8,)
+    assert read_slide(tmp_path / "row.npy").features.shape == (1, 8)
+    np.save(tmp_path / "vec.npy", np.ones(8))
+    assert read_slide(tmp_path / "vec.npy").features.shape == (1, 8)  # one slide-level vector: a bag of one
     with h5py.File(tmp_path / "two.h5", "w") as fh:
         fh["coords"] = np.zeros((1, 2), dtype=np.int32)
         fh["embedding"] = np.ones((1, 8), dtype=np.float32)
-    with pytest.raises(UserError, match=r"2 datasets \(coords, embedding\)"):
-        load_embedding(tmp_path / "two.h5")
-    with h5py.File(tmp_path / "clam.h5", "w") as fh:
-        fh["coords"] = np.zeros((1, 2), dtype=np.int32)
-        fh["features"] = np.full((1, 8), 2.0, dtype=np.float32)
-    assert load_embedding(tmp_path / "clam.h5").tolist() == [2.0] * 8  # by name, never by position
+    with pytest.raises(UserError, match=r"two.h5: datasets coords, embedding: no 'features' dataset"):
+        read_slide(tmp_path / "two.h5")
+    with h5py.File(tmp_path / "clam.h5", "w") as fh:  # CLAM writes coords first: found by name, never by position
+        fh["coords"] = np.array([[0, 0], [256, 0]], dtype=np.int32)
+        fh["features"] = np.full((2, 8), 2.0, dtype=np.float32)
+    slide = read_slide(tmp_path / "clam.h5")
+    assert slide.features.tolist() == [[2.0] * 8] * 2 and slide.coords.tolist() == [[0, 0], [256, 0]]
+    with h5py.File(tmp_path / "badc.h5", "w") as fh:
+        fh["coords"] = np.zeros((3, 2), dtype=np.int32)
+        fh["features"] = np.ones((2, 8), dtype=np.float32)
+    with pytest.raises(UserError, match=r"badc.h5: field coords: shape \(3, 2\): must be \(N, 2\) with N = 2"):
+        read_slide(tmp_path / "badc.h5")
+    with h5py.File(tmp_path / "nan.h5", "w") as fh:
+        fh["features"] = np.array([[1.0, 2.0], [np.nan, 0.0]], dtype=np.float16)
+    with pytest.raises(UserError, match=r"nan.h5: field features: patch 1: NaN or infinite"):
+        read_slide(tmp_path / "nan.h5")
+    with h5py.File(tmp_path / "text.h5", "w") as fh:
+        fh["features"] = np.array([b"a", b"b"])
+    with pytest.raises(UserError, match=r"text.h5: field features: type .*not numeric"):
+        read_slide(tmp_path / "text.h5")
 
 
 # --- reads, chunks, config, sheet ---------------------------------------------------------------------------------

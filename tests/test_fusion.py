@@ -111,10 +111,10 @@ def test_bad_fusion_inputs(tmp_path):
         f"{s}\tx.vcf\t{s}.npy\t{lab}\n" for s, lab in zip("ABCD", (0, 1, 0, 1))))
     (tmp_path / "x.vcf").write_text("")
     opts = dict(samples=str(sheet), pathway_scores=str(tmp_path / "ps.parquet"), out=str(tmp_path / "o"))
-    with pytest.raises(UserError, match=r"C.npy: sample 'C': embedding has 3 dimensions, the others 4"):
+    with pytest.raises(UserError, match=r"C.npy: field features: 3 dimensions, the other slides 4"):
         run_fusion(FusionOptions(**opts))
     np.save(tmp_path / "C.npy", np.array([1.0, np.nan, 0, 0]))
-    with pytest.raises(UserError, match="NaN or infinite"):
+    with pytest.raises(UserError, match=r"C.npy: field features: patch 0: NaN or infinite"):
         run_fusion(FusionOptions(**opts))
     np.save(tmp_path / "C.npy", np.ones(4))
     sheet.write_text("sample\tvcf\timage_embedding\tlabel\n" + "".join(f"{s}\tx.vcf\t{s}.npy\t1\n" for s in "ABCD"))
@@ -139,7 +139,7 @@ def test_survival_mode_uses_cox_and_reports_c_index(tmp_path):
 def test_embeddings_in_other_formats(tmp_path):
     import h5py
 
-    from oncorisk.fusion.inputs import load_embedding
+    from oncorisk.fusion.bags import read_slide
 
     v = np.arange(4, dtype=float)
     torch.save(torch.tensor(v), tmp_path / "e.pt")
@@ -147,9 +147,9 @@ def test_embeddings_in_other_formats(tmp_path):
     with h5py.File(tmp_path / "e.h5", "w") as fh:
         fh["embedding"] = v
     for name in ("e.pt", "e.csv", "e.h5"):
-        assert np.allclose(load_embedding(tmp_path / name), v), name
+        assert np.allclose(read_slide(tmp_path / name).features, v[None]), name
     with pytest.raises(UserError, match="not supported"):
-        load_embedding(tmp_path / "e.txt")
+        read_slide(tmp_path / "e.txt")
 
 
 def test_outcome_kind_is_the_one_rule_for_stage_and_workflow():

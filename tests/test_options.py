@@ -136,6 +136,11 @@ def test_stage_dataclasses_default_to_the_schema():
         ("fusion", "shap_samples"): fusion.shap_samples,
         ("fusion", "max_genes"): fusion.max_genes,
         ("fusion", "threshold"): fusion.threshold,
+        ("fusion", "encoder"): fusion.encoder,
+        ("fusion", "max_patches"): train.max_patches,
+        ("fusion", "bag_batch"): train.bag_batch,
+        ("fusion", "survival_loss"): train.survival_loss,
+        ("fusion", "time_bins"): train.time_bins,
     }
     for (stage, key), value in fields.items():
         assert value == stage_properties(stage)[key].get("default"), (stage, key, value)

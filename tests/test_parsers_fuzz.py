@@ -192,12 +192,12 @@ def test_parquet_reader_takes_corrupt_and_truncated_files(noise, cut):
 @SETTINGS
 @given(st.binary(max_size=300), st.sampled_from([".npy", ".pt", ".h5", ".csv", ".parquet"]))
 def test_embedding_reader_takes_random_bytes(noise, suffix):
-    from oncorisk.fusion.inputs import load_embedding
+    from oncorisk.fusion.bags import read_slide
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / f"e{suffix}"
         path.write_bytes(noise)
         try:
-            load_embedding(path)
+            read_slide(path)
         except UserError as exc:
             assert "\n" not in str(exc)

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_COLUMNS = ("sample", "tumor_bam", "normal_bam", "vcf", "image_embedding", "label", "time", "event")
 PATH_COLUMNS = ("tumor_bam", "normal_bam", "vcf", "image_embedding")
+SLIDE_SEPARATOR = ";"  # image_embedding of a patient with several slides: their files, in one cell
 
 
 def _defaults(schema: dict) -> dict:
@@ -325,13 +326,17 @@ def load_samples(path: str | os.PathLike, mode: str = "somatic", check_files: bo
                               "add it, or set mode: germline in the config")
         for column in PATH_COLUMNS:
             if record.get(column):
-                resolved = os.path.normpath(base / record[column])
-                if check_files and not os.path.exists(resolved):
-                    raise input_error(path, f"{where}{column}", record[column],
-                                      f"file not found (looked for {resolved}); paths are relative to the sheet's folder")
-                if check_files and os.path.isdir(resolved):
-                    raise input_error(path, f"{where}{column}", record[column],
-                                      f"is a folder ({resolved}): give the file itself")
+                # several slides of one patient: image_embedding lists their files, separated by SLIDE_SEPARATOR
+                parts = record[column].split(SLIDE_SEPARATOR) if column == "image_embedding" else [record[column]]
+                for part in parts:
+                    one = os.path.normpath(base / part)
+                    if check_files and not os.path.exists(one):
+                        raise input_error(path, f"{where}{column}", part,
+                                          f"file not found (looked for {one}); paths are relative to the sheet's folder")
+                    if check_files and os.path.isdir(one):
+                        raise input_error(path, f"{where}{column}", part,
+                                          f"is a folder ({one}): give the file itself")
+                resolved = SLIDE_SEPARATOR.join(os.path.normpath(base / part) for part in parts)
                 if column == "tumor_bam":  # a normal may serve two tumours of one patient; a tumour may not
                     other = used_by.setdefault(resolved, name)
                     if other != name:
@@ -375,7 +380,9 @@ def write_samples(samples: list[Sample], out: str | os.PathLike) -> None:
         value = getattr(sample, column)
         if value is None:
             return ""
-        return os.path.relpath(value, base) if column in PATH_COLUMNS else str(value)
+        if column not in PATH_COLUMNS:
+            return str(value)
+        return SLIDE_SEPARATOR.join(os.path.relpath(v, base) for v in value.split(SLIDE_SEPARATOR))
 
     with atomic_path(out) as tmp:
         with open(tmp, "w") as fh:

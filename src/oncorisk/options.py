@@ -37,7 +37,9 @@ FLAGS: dict[str, dict[str, str]] = {
                  "permutations": "--permutations", "evidence_cap": "--evidence-cap"},
     "call": {"model": "--model", "min_qual": "--min-qual", "pon": "--pon"},
     "fusion": {"strategy": "--strategy", "hidden": "--hidden", "folds": "--folds", "bootstrap": "--bootstrap",
-               "shap_samples": "--shap-samples", "max_genes": "--max-genes", "threshold": "--threshold"},
+               "shap_samples": "--shap-samples", "max_genes": "--max-genes", "threshold": "--threshold",
+               "encoder": "--encoder", "max_patches": "--max-patches", "bag_batch": "--bag-batch",
+               "survival_loss": "--survival-loss", "time_bins": "--time-bins"},
 }
 # the order the workflow writes each stage's flags in (the schema's; kept stable, as the caller's VCF header and
 # tensors' provenance record command lines)

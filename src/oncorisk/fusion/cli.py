@@ -14,7 +14,8 @@ def register(sub) -> None:
     """Add the subcommand(s) ``fusion`` to the top-level parser."""
     p = sub.add_parser("fusion", help="risk from genomic features + imaging embeddings, CV metrics with CIs, SHAP",
                        description="Fused and unimodal models by stratified k-fold CV (docs/fusion.md).")
-    p.add_argument("--samples", required=True, help="sample sheet: labels (or time/event) and image_embedding paths")
+    p.add_argument("--samples", required=True,
+                   help="sample sheet: labels (or time/event) and image_embedding (slides: CLAM/TRIDENT bags or vectors)")
     p.add_argument("--pathway-scores", required=True, help="pathway_scores.parquet from the pathways stage")
     p.add_argument("--impact", help="impact_matrix.parquet: selected gene impacts join the genomic features")
     p.add_argument("--gene-scores", help="gene_scores.tsv from pathways: picks the genes with most evidence")
@@ -42,9 +43,11 @@ def options_from(args: argparse.Namespace):
                          impact_matrix=args.impact, tmb=args.tmb, embeddings=args.embeddings, variants=args.variants,
                          gene_sets=args.gene_sets, gene_scores=args.gene_scores, max_genes=args.max_genes,
                          threshold=args.threshold, bootstrap_rounds=args.bootstrap, shap_samples=args.shap_samples,
-                         outcome=args.outcome,
+                         outcome=args.outcome, encoder=args.encoder,
                          train=TrainConfig(strategy=args.strategy, hidden=args.hidden, folds=args.folds,
-                                           seed=args.seed, device=args.device), force=args.force)
+                                           seed=args.seed, device=args.device, survival_loss=args.survival_loss,
+                                           time_bins=args.time_bins, max_patches=args.max_patches,
+                                           bag_batch=args.bag_batch), force=args.force)
 
 
 def cmd_fusion(args: argparse.Namespace) -> int:

@@ -31,56 +31,7 @@ class FusionData:
     label: np.ndarray | None
     time: np.ndarray | None
     event: np.ndarray | None
-
-
-def load_embedding(path: str | Path) -> np.ndarray:
-    """One sample's embedding from .npy, .pt, .csv/.tsv (one row or column), .parquet or .h5/.hdf5."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            v = np.load(path, allow_pickle=False)
-        elif suffix == ".pt":
-            import torch
-
-            v = torch.load(path, map_location="cpu", weights_only=True).numpy()
-        elif suffix in (".csv", ".tsv"):
-            v = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", header=None).to_numpy(dtype=float)
-        elif suffix == ".parquet":
-            v = pd.read_parquet(path).select_dtypes("number").to_numpy(dtype=float)
-        elif suffix in (".h5", ".hdf5"):
-            import h5py
-
-            with h5py.File(path, "r") as fh:
-                v = _h5_vector(path, fh)
-        else:
-            raise UserError(f"{path}: embedding format {suffix!r} not supported: use .npy, .pt, .csv, .parquet or .h5")
-    except UserError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any reader error becomes one line
-        raise UserError(f"{path}: cannot read the embedding ({type(exc).__name__}: {exc}): check the file") from None
-    v = np.asarray(v)
-    if v.dtype.kind not in "fiub":
-        raise UserError(f"{path}: embedding of type {v.dtype}: not numeric: give a numeric vector")
-    if sum(n > 1 for n in v.shape) > 1:
-        raise UserError(f"{path}: embedding of shape {tuple(v.shape)}: one vector per sample is expected (a row "
-                        f"per patch is a patch-feature bag): give the slide-level vector, e.g. the mean of the "
-                        f"patches, as a (D,) or (1, D) array")
-    return v.astype(np.float64).ravel()
-
-
-def _h5_vector(path: Path, fh) -> np.ndarray:
-    """The embedding dataset of an HDF5 file: ``features`` (CLAM/TRIDENT's name), else its only dataset."""
-    import h5py
-
-    names: list[str] = []
-    fh.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
-    if "features" in names:
-        return fh["features"][()]
-    if len(names) == 1:
-        return fh[names[0]][()]
-    raise UserError(f"{path}: {len(names)} datasets ({', '.join(names[:5]) or 'none'}): cannot tell which is the "
-                    f"embedding: name it 'features', or keep one dataset in the file")
+    bags: "BagStore | None" = None  # patch-feature bags (rows = samples); None when each image is one vector
 
 
 def load_embedding_table(path: str | Path) -> pd.DataFrame:
@@ -115,7 +66,8 @@ def _indexed(df: pd.DataFrame, column: str, path, what: str) -> pd.DataFrame:
 
 
 def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | None, embeddings: str | None,
-             max_genes: int = 10, gene_scores: str | None = None) -> FusionData:
+             max_genes: int = 10, gene_scores: str | None = None, encoder: str | None = None,
+             cache_bytes: int = 1 << 30) -> FusionData:
     """Join the sample sheet, the genomic features and the embeddings; report and reject inconsistencies."""
     samples = [s.sample for s in sheet]
     ps = _indexed(read_table(pathway_scores, "--pathway-scores"), "sample", pathway_scores,
@@ -155,38 +107,7 @@ def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | N
     if missing:
         log.warning("%d samples have no genomic features and get zeros (e.g. %s)", len(missing), ", ".join(missing[:3]))
     gen = gen.reindex(samples).fillna(0.0)
-    # imaging
-    table = load_embedding_table(embeddings) if embeddings else None
-    vectors: dict[str, np.ndarray] = {}
-    source: dict[str, str] = {}
-    for s in sheet:
-        if table is not None and s.sample in table.index:
-            vectors[s.sample], source[s.sample] = table.loc[s.sample].to_numpy(), str(embeddings)
-        elif s.image_embedding:
-            vectors[s.sample], source[s.sample] = load_embedding(s.image_embedding), s.image_embedding
-    if table is not None:
-        extra = sorted(set(table.index) - set(samples))
-        if extra:
-            log.warning("%s: %d embeddings belong to samples not in the sample sheet (e.g. %s)", embeddings,
-                        len(extra), ", ".join(extra[:3]))
-    dims = {len(v) for v in vectors.values()}
-    if len(dims) > 1:
-        common = max(dims, key=lambda d: sum(len(v) == d for v in vectors.values()))
-        bad = next(k for k, v in vectors.items() if len(v) != common)
-        raise UserError(f"{source[bad]}: sample {bad!r}: embedding has {len(vectors[bad])} dimensions, the others "
-                        f"{common}: every embedding must come from the same imaging model")
-    dim = dims.pop() if dims else 0
-    imaging = np.full((len(samples), dim), np.nan)
-    for i, s in enumerate(samples):
-        if s in vectors:
-            if not np.isfinite(vectors[s]).all():
-                raise UserError(f"{source[s]}: sample {s!r}: embedding has NaN or infinite values: recompute it, or "
-                                f"drop the file so the sample is treated as missing its image")
-            imaging[i] = vectors[s]
-    without = [s for s in samples if s not in vectors]
-    if without:
-        log.warning("%d samples have no imaging embedding and are scored from genomics alone (e.g. %s)",
-                    len(without), ", ".join(without[:3]))
+    imaging, has_imaging, bags = _imaging(sheet, samples, embeddings, encoder, cache_bytes)
     g = gen.to_numpy(dtype=float)
     if not np.isfinite(g).all():
         raise UserError(f"{pathway_scores}: NaN or infinite genomic features: rerun the impact and pathways stages")
@@ -198,8 +119,60 @@ def assemble(sheet, pathway_scores: str, impact_matrix: str | None, tmb: str | N
     if any(known):
         time = np.array([s.time if k else np.nan for s, k in zip(sheet, known)], dtype=float)
         event = np.array([s.event if k else np.nan for s, k in zip(sheet, known)], dtype=float)
-    return FusionData(samples, g, list(gen.columns), imaging, [f"img:{i:03d}" for i in range(dim)],
-                      np.isfinite(imaging).all(axis=1) if dim else np.zeros(len(samples), dtype=bool), label, time, event)
+    return FusionData(samples, g, list(gen.columns), imaging, [f"img:{i:03d}" for i in range(imaging.shape[1])],
+                      has_imaging, label, time, event, bags)
+
+
+def _imaging(sheet, samples: list[str], embeddings: str | None, encoder: str | None, cache_bytes: int):
+    """(imaging n x D with NaN rows where a patient has no image, has_imaging, the BagStore or None).
+
+    One vector per patient (``--embeddings`` table, or one-vector files): the vectors. Patch-feature bags: each
+    patient's mean patch (the linear and mean-pooling baselines' input), and the store the attention models read.
+    """
+    from oncorisk.fusion.bags import BagStore
+
+    table = load_embedding_table(embeddings) if embeddings else None
+    if table is not None:
+        extra = sorted(set(table.index) - set(samples))
+        if extra:
+            log.warning("%s: %d embeddings belong to samples not in the sample sheet (e.g. %s)", embeddings,
+                        len(extra), ", ".join(extra[:3]))
+    cells = [None if table is not None and s.sample in table.index else s.image_embedding for s in sheet]
+    store = BagStore(cells, encoder, cache_bytes)
+    if store.is_bag():
+        if table is not None:
+            raise UserError(f"--embeddings {embeddings}: one vector per patient, but the sheet's slides are patch-"
+                            f"feature bags (e.g. {next(c for c in cells if c)}): give either the table or the bags")
+        imaging = np.full((len(samples), store.dim), np.nan)
+        imaging[store.has_image] = store.mean()[store.has_image]
+        _warn_without(samples, store.has_image)
+        return imaging, store.has_image.copy(), store
+    vectors = {s.sample: table.loc[s.sample].to_numpy(dtype=float) for s in sheet
+               if table is not None and s.sample in table.index}
+    dims = {len(v) for v in vectors.values()}
+    if len(dims | ({store.dim} if store.has_image.any() else set())) > 1:
+        raise UserError(f"--embeddings {embeddings}: {dims.pop()} dimensions, the sheet's image files "
+                        f"{store.dim}: every embedding must come from the same imaging model")
+    dim = dims.pop() if dims else store.dim
+    imaging = np.full((len(samples), dim), np.nan)
+    for i, s in enumerate(samples):
+        if s in vectors:
+            if not np.isfinite(vectors[s]).all():
+                raise UserError(f"{embeddings}: sample {s!r}: embedding has NaN or infinite values: recompute it, or "
+                                f"drop the row so the sample is treated as missing its image")
+            imaging[i] = vectors[s]
+        elif store.has_image[i]:
+            imaging[i] = store.get(i)[0][0]
+    has = np.isfinite(imaging).all(axis=1) if dim else np.zeros(len(samples), dtype=bool)
+    _warn_without(samples, has)
+    return imaging, has, None
+
+
+def _warn_without(samples: list[str], has: np.ndarray) -> None:
+    without = [s for s, h in zip(samples, has) if not h]
+    if without:
+        log.warning("%d samples have no imaging embedding and are scored from genomics alone (e.g. %s)",
+                    len(without), ", ".join(without[:3]))
 
 
 def outcome_kind(outcome: str, any_label: bool) -> str:
@@ -232,5 +205,6 @@ def select_outcome(data: FusionData, outcome: str = "auto") -> tuple[FusionData,
         data.imaging_names, data.has_imaging[keep],
         data.label[keep].astype(int) if use_label else None,
         None if use_label or data.time is None else data.time[keep],
-        None if use_label or data.event is None else data.event[keep].astype(int))
+        None if use_label or data.event is None else data.event[keep].astype(int),
+        None if data.bags is None else data.bags.take(keep))
     return sub, left_out

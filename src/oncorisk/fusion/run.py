@@ -12,13 +12,14 @@ import pandas as pd
 from oncorisk.errors import UserError
 from oncorisk.fusion.inputs import FusionData, assemble
 from oncorisk.fusion.metrics import binary_metrics, bootstrap, c_index, youden_threshold
+from oncorisk.fusion.report import survival_metrics, write_attention
 from oncorisk.fusion.train import TrainConfig, cross_validate, fit
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.provenance import file_checksums, stage_info, write_info
 from oncorisk.repro import pick_device
 
 log = logging.getLogger(__name__)
-MODELS = ("fused", "genomic", "imaging")
+MODELS = ("fused", "genomic", "imaging", "imaging_meanpool")
 
 
 @dataclass
@@ -38,6 +39,7 @@ class FusionOptions:
     shap_samples: int = 100
     explain_top: int = 5
     outcome: str = "auto"  # auto (label when given, else survival) | label | survival
+    encoder: str | None = None  # the patch encoder the slides' features come from (checked against TRIDENT's attrs)
     train: TrainConfig = field(default_factory=TrainConfig)
     force: bool = False  # write into a non-empty --out (io.atomic's output rule)
 
@@ -233,10 +235,12 @@ def explain(opts: FusionOptions, data: FusionData, cfg: TrainConfig, mode: str, 
     strat = data.label if mode == "binary" else data.event
     idx = np.arange(len(data.samples))
     fit_idx, val_idx = train_test_split(idx, test_size=0.2, random_state=cfg.seed, stratify=strat)
-    xi = np.nan_to_num(data.imaging)
+    # one vector per image: the fused model over [genomic | imaging]; with patch bags the genomic model (the
+    # slide's part is explained by the attention maps)
+    xi = np.nan_to_num(data.imaging) if data.bags is None else np.zeros((len(data.samples), 0))
     mask = data.has_imaging.astype(float)
-    model, scalers = fit(cfg, data.genomic, xi, mask, data.label, data.time, data.event, fit_idx, val_idx, "fused",
-                         cfg.seed)
+    model, scalers = fit(cfg, data.genomic, xi, mask, data.label, data.time, data.event, fit_idx, val_idx,
+                         "fused" if xi.shape[1] else "genomic", cfg.seed)
     from oncorisk.fusion.train import _standardise
 
     g = _standardise(scalers[0], data.genomic)[1]
@@ -251,7 +255,7 @@ def explain(opts: FusionOptions, data: FusionData, cfg: TrainConfig, mode: str, 
     explainer = shap.GradientExplainer(wrapped, background)
     values = explainer.shap_values(torch.as_tensor(x[chosen]))
     values = np.asarray(values).reshape(len(chosen), -1)
-    names = data.genomic_names + data.imaging_names
+    names = data.genomic_names + (data.imaging_names if xi.shape[1] else [])
     shap_df = pd.DataFrame(values, index=pd.Index([data.samples[k] for k in chosen], name="sample"), columns=names)
     shap_df.reset_index().to_parquet(out / "shap_values.parquet", index=False)
     import matplotlib
@@ -302,7 +306,7 @@ def run_fusion(opts: FusionOptions) -> dict:
 
     sheet = load_samples(opts.samples, mode="germline", check_files=True)
     data = assemble(sheet, opts.pathway_scores, opts.impact_matrix, opts.tmb, opts.embeddings, opts.max_genes,
-                    opts.gene_scores)
+                    opts.gene_scores, opts.encoder)
     from oncorisk.fusion.inputs import select_outcome
 
     data, no_outcome = select_outcome(data, opts.outcome)
@@ -312,7 +316,7 @@ def run_fusion(opts: FusionOptions) -> dict:
     mask = data.has_imaging.astype(float)
     try:
         cv = cross_validate(cfg, data.genomic, xi, mask, data.label if mode == "binary" else None, data.time,
-                            data.event)
+                            data.event, data.bags, data.genomic_names)
     except ValueError as exc:  # scikit-learn's stratified splits: a class too small for folds + inner validation
         column = "label" if mode == "binary" else "event"
         raise UserError(f"{opts.samples}: column {column}: {len(data.samples)} samples are too few for {cfg.folds} "
@@ -321,6 +325,11 @@ def run_fusion(opts: FusionOptions) -> dict:
     oof = {m: v for m, v in cv["oof"].items() if m == "genomic" or xi.shape[1]}
     peer_scores, peer_features = baselines(data, cv["fold"], mode)
     oof.update(peer_scores)
+    from oncorisk.fusion.linear import linear_baselines
+
+    linear, penalties = linear_baselines(data.genomic, data.imaging, cv["fold"], data.label if mode == "binary"
+                                         else None, data.time, data.event, cfg.seed)
+    oof.update(linear)
     rng = np.random.default_rng(cfg.seed)
     metrics: dict = {"mode": mode, "n_samples": len(data.samples), "n_with_imaging": int(data.has_imaging.sum()),
                      "n_without_outcome": len(no_outcome)}
@@ -337,10 +346,7 @@ def run_fusion(opts: FusionOptions) -> dict:
                                if len(np.unique(y[idx])) == 2 else None, len(y), rng, opts.bootstrap_rounds)
                 metrics[m][name] = dict(value=value, ci=list(ci))
     else:
-        for m, score in oof.items():
-            ci = bootstrap(lambda idx, s=score: c_index(data.time[idx], data.event[idx], s[idx]), len(score), rng,
-                           opts.bootstrap_rounds)
-            metrics[m] = {"c_index": dict(value=c_index(data.time, data.event, score), ci=list(ci))}
+        metrics.update(survival_metrics(data, oof, cv, opts.bootstrap_rounds, rng))
     risk = pd.Series(oof[main_model(oof)], index=data.samples)
     with atomic_dir(opts.out, "fusion", opts.force) as tmp:
         table = pd.DataFrame({"sample": data.samples, "risk": risk.to_numpy(), "fold": cv["fold"]})
@@ -358,15 +364,22 @@ def run_fusion(opts: FusionOptions) -> dict:
             shap_df = explain(opts, data, cfg, mode, tmp)
             trace(opts, shap_df, risk).to_csv(tmp / "top_risk_explanations.tsv", sep="\t", index=False,
                                              float_format="%.4g")
+        if data.bags is not None:
+            write_attention(tmp, data, cv["attention"], risk)
         metrics["config"] = asdict(cfg)
         metrics["baseline_features_per_fold"] = peer_features
+        metrics["baseline_linear_penalty_per_fold"] = penalties
         write_info(tmp / "metrics.json", metrics)
-        images = [s.image_embedding for s in sheet if s.image_embedding]
+        from oncorisk.config import SLIDE_SEPARATOR
+
+        images = [p for s in sheet if s.image_embedding for p in s.image_embedding.split(SLIDE_SEPARATOR)]
         write_info(tmp / "run_info.json", stage_info(
             "fusion", opts, file_checksums([opts.samples, opts.pathway_scores, opts.impact_matrix, opts.tmb,
                                             opts.embeddings, opts.variants, opts.gene_sets, opts.gene_scores,
                                             *images]),
             seed=cfg.seed, device=str(pick_device(cfg.device)), genomic_features=data.genomic_names,
-            imaging_dimensions=len(data.imaging_names), patients_with_outcome=len(data.samples),
+            imaging_dimensions=len(data.imaging_names), encoder=opts.encoder if data.bags is None else
+            data.bags.encoder, slides=None if data.bags is None else data.bags.record(),
+            patients_with_outcome=len(data.samples),
             patients_without_outcome=no_outcome))
     return metrics

@@ -1,4 +1,9 @@
-"""Cross-validated training of the fused and unimodal models; out-of-fold risks; deterministic."""
+"""Cross-validated training of the fused and unimodal models; out-of-fold risks; deterministic.
+
+One imaging vector per patient: the MLP models of ``fusion.model``. Patch-feature bags: the genomic MLP, the
+attention-MIL imaging model, the mean-pooling imaging baseline and the co-attention fused model of
+``fusion.mil``, all on the same folds and inner validation splits.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import numpy as np
 
 from oncorisk.fusion.model import FusionNet, cox_loss
 from oncorisk.repro import pick_device, seed_everything
+
+SURVIVAL_LOSSES = ("cox", "nll")
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,38 @@ class TrainConfig:
     folds: int = 5
     seed: int = 1
     device: str = "auto"
+    survival_loss: str = "cox"  # cox (partial likelihood) | nll (discrete-time, MCAT/SurvPath)
+    time_bins: int = 4
+    max_patches: int = 512  # patches per bag in a training step (all of them at inference)
+    bag_batch: int = 16
+    bag_epochs: int = 60
+    bag_patience: int = 10
+    bag_lr: float = 5e-4
+
+
+@dataclass
+class Outcome:
+    """The training target: binary ``y``, or ``time``/``event`` (with ``bins``: the discrete-time intervals)."""
+
+    y: np.ndarray | None
+    time: np.ndarray | None
+    event: np.ndarray | None
+    bins: np.ndarray | None = None
+
+    def loss(self, out, rows, pos_weight: float | None):
+        import torch
+
+        dev = out.device
+        if self.y is not None:
+            y = torch.as_tensor(self.y[rows], dtype=torch.float32, device=dev)
+            return torch.nn.functional.binary_cross_entropy_with_logits(
+                out, y, pos_weight=torch.tensor(pos_weight, device=dev))
+        e = torch.as_tensor(self.event[rows], dtype=torch.float32, device=dev)
+        if self.bins is not None:
+            from oncorisk.fusion.survival import discrete_nll
+
+            return discrete_nll(out, torch.as_tensor(self.bins[rows], device=dev), e)
+        return cox_loss(out, torch.as_tensor(self.time[rows], dtype=torch.float32, device=dev), e)
 
 
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -32,8 +71,16 @@ def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     return [np.nan_to_num((x - mu) / sd) for x in (train, *others)]
 
 
-def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.ndarray, modality: str, seed: int):
-    """Train one model on rows ``tr`` with early stopping on rows ``va``; returns (model, scalers)."""
+def _pos_weight(outcome: Outcome, tr) -> float | None:
+    if outcome.y is None:
+        return None
+    pos = max(float(outcome.y[tr].sum()), 1.0)
+    return (len(tr) - pos) / pos
+
+
+def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.ndarray, modality: str, seed: int,
+        bins: np.ndarray | None = None, outputs: int = 1):
+    """Train one MLP model on rows ``tr`` with early stopping on rows ``va``; returns (model, scalers)."""
     import torch
 
     seed_everything(seed)
@@ -42,33 +89,24 @@ def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.n
     i_tr, i_va = _standardise(xi[tr], xi[va]) if xi.shape[1] else (xi[tr], xi[va])
     gd = xg.shape[1] if modality in ("fused", "genomic") else 0
     idim = xi.shape[1] if modality in ("fused", "imaging") else 0
-    model = FusionNet(gd, idim, cfg.hidden, cfg.strategy, cfg.dropout).to(dev)
+    model = FusionNet(gd, idim, cfg.hidden, cfg.strategy, cfg.dropout, outputs).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=dev)  # noqa: E731
     Gt, It, Mt, Gv, Iv, Mv = t(g_tr), t(i_tr), t(mask[tr]), t(g_va), t(i_va), t(mask[va])
-    survival = time is not None and y is None
-    if survival:
-        Tt, Et, Tv, Ev = t(time[tr]), t(event[tr]), t(time[va]), t(event[va])
-        loss_fn = lambda out, T, E: cox_loss(out, T, E)  # noqa: E731
-    else:
-        Yt, Yv = t(y[tr]), t(y[va])
-        pos = max(float(y[tr].sum()), 1.0)
-        bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(tr) - pos) / pos, device=dev))
-        loss_fn = lambda out, Y, _E: bce(out, Y)  # noqa: E731
+    outcome = Outcome(None if time is not None and y is None else y, time, event, bins)
+    pos_weight = _pos_weight(outcome, tr)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     best, best_state, wait = float("inf"), None, 0
     for _ in range(cfg.epochs):
         model.train()
         drop = (torch.rand(len(tr), generator=gen) < cfg.modality_dropout).to(dev)
-        out = model(Gt, It, Mt * (~drop))
-        loss = loss_fn(out, Tt, Et) if survival else loss_fn(out, Yt, None)
+        loss = outcome.loss(model(Gt, It, Mt * (~drop)), tr, pos_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
         model.eval()
         with torch.no_grad():
-            vo = model(Gv, Iv, Mv)
-            vl = float(loss_fn(vo, Tv, Ev) if survival else loss_fn(vo, Yv, None))
+            vl = float(outcome.loss(model(Gv, Iv, Mv), va, pos_weight))
         if vl < best - 1e-6:
             best, wait = vl, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -95,21 +133,90 @@ def predict(model, scalers, xg, xi, mask, cfg: TrainConfig) -> np.ndarray:
     return out.cpu().numpy()
 
 
-def cross_validate(cfg: TrainConfig, xg, xi, mask, y, time, event) -> dict:
-    """Stratified k-fold CV of the fused, genomic-only and imaging-only models. Returns out-of-fold outputs."""
+def token_columns(names: list[str]) -> list[int]:
+    """The genomic columns that become the co-attention's tokens: the pathway scores (all columns without any)."""
+    cols = [j for j, n in enumerate(names) if n.startswith("pathway:")]
+    return cols or list(range(len(names)))
+
+
+@dataclass
+class BagAttention:
+    """Out-of-fold attention of one patient: fused (co-attention) and imaging (ABMIL) patch weights, the pathway
+    tokens' pooling weights and their co-attention over the patches."""
+
+    fused: np.ndarray
+    imaging: np.ndarray
+    tokens: np.ndarray
+    coattention: np.ndarray
+
+
+def _as_risk(out: np.ndarray, discrete: bool) -> np.ndarray:
+    if not discrete:
+        return out
+    from oncorisk.fusion.survival import discrete_risk
+
+    return discrete_risk(out)
+
+
+def cross_validate(cfg: TrainConfig, xg, xi, mask, y, time, event, bags=None, genomic_names=None) -> dict:
+    """Stratified k-fold CV of the fused, genomic-only and imaging-only models (with bags, also the mean-pooling
+    imaging baseline). Returns out-of-fold outputs (risks), the folds, each fold's training-row risks (for the
+    survival curves) and, with bags, the out-of-fold attention."""
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     strat = y if y is not None else event
     n = len(strat)
     folds = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed)
     fold_of = np.zeros(n, dtype=int)
-    oof = {m: np.zeros(n) for m in ("fused", "genomic", "imaging")}
+    names = ("fused", "genomic", "imaging") + (("imaging_meanpool",) if bags is not None else ())
+    oof = {m: np.zeros(n) for m in names}
+    train_risk: dict[str, list] = {m: [] for m in names}
+    attention: dict[int, BagAttention] = {}
+    discrete = y is None and cfg.survival_loss == "nll"
     for k, (tr, te) in enumerate(folds.split(np.zeros(n), strat)):
         fold_of[te] = k
         fit_idx, val_idx = train_test_split(tr, test_size=0.2, random_state=cfg.seed + k, stratify=strat[tr])
-        for m in oof:
+        bins, outputs = None, 1
+        if discrete:
+            from oncorisk.fusion.survival import assign_bins, time_bins
+
+            cuts = time_bins(time[fit_idx], event[fit_idx], cfg.time_bins)  # the training fold's events only
+            bins, outputs = assign_bins(time, cuts), len(cuts) + 1
+        for m in names:
             if m != "genomic" and xi.shape[1] == 0:
                 continue
-            model, sc = fit(cfg, xg, xi, mask, y, time, event, fit_idx, val_idx, m, cfg.seed + 100 * k)
-            oof[m][te] = predict(model, sc, xg[te], xi[te], mask[te], cfg)
-    return dict(oof=oof, fold=fold_of)
+            seed = cfg.seed + 100 * k
+            if bags is None or m == "genomic":
+                model, sc = fit(cfg, xg, xi, mask, y, time, event, fit_idx, val_idx, m, seed, bins, outputs)
+                oof[m][te] = _as_risk(predict(model, sc, xg[te], xi[te], mask[te], cfg), discrete)
+                train_risk[m].append((tr, _as_risk(predict(model, sc, xg[tr], xi[tr], mask[tr], cfg), discrete)))
+                continue
+            oof[m][te], tr_risk, att = _bag_model(cfg, m, xg, bags, mask, Outcome(y, time, event, bins), fit_idx,
+                                                  val_idx, tr, te, seed, genomic_names, outputs, discrete)
+            train_risk[m].append((tr, tr_risk))
+            for i, a in att.items():
+                attention.setdefault(i, BagAttention(None, None, None, None))
+                if m == "fused":
+                    attention[i].fused, attention[i].tokens, attention[i].coattention = a
+                elif m == "imaging":
+                    attention[i].imaging = a[0]
+    return dict(oof=oof, fold=fold_of, train_risk=train_risk, attention=attention)
+
+
+def _bag_model(cfg, m, xg, bags, mask, outcome, fit_idx, val_idx, tr, te, seed, genomic_names, outputs, discrete):
+    """One bag model of one fold: (held-out risks, training-row risks, {row: attention of a held-out patient})."""
+    from dataclasses import replace
+
+    from oncorisk.fusion.mil import BagScaler, fit_mil, predict_mil
+
+    g = _standardise(xg[fit_idx], xg)[1]
+    scaler = BagScaler.fit(bags, fit_idx)
+    pool = {"fused": "coattention", "imaging": "attention", "imaging_meanpool": "mean"}[m]
+    tokens = token_columns(genomic_names or [])
+    bag_cfg = replace(cfg, lr=cfg.bag_lr)
+    model = fit_mil(bag_cfg, g, bags, mask, outcome, fit_idx, val_idx, pool, m == "fused", seed, scaler, tokens,
+                    outputs)
+    out, attn, beta, co = predict_mil(model, bag_cfg, g, bags, mask, te, scaler, explain=True)
+    tr_out = predict_mil(model, bag_cfg, g, bags, mask, tr, scaler)[0]
+    att = {int(i): (attn[j], beta[j], co[j]) for j, i in enumerate(te) if mask[i]}
+    return _as_risk(out, discrete), _as_risk(tr_out, discrete), att
