@@ -51,9 +51,14 @@ def test_cohort_layout_and_sample_sheet(small_cohort):
     samples = load_samples(small_cohort / "samples.tsv", "somatic")
     assert len(samples) == 12
     assert [s.has_bam for s in samples] == [True] * 2 + [False] * 10
+    from oncorisk.fusion.bags import read_slide
+
     for s in samples:
-        emb = np.load(s.image_embedding)
-        assert emb.shape == (256,) and emb.dtype == np.float32
+        slide = read_slide(s.image_embedding)  # a CLAM h5_files/<slide>.h5 bag
+        assert s.image_embedding.endswith(f"embeddings/h5_files/{s.sample}.h5")
+        assert 150 <= slide.features.shape[0] <= 450 and slide.features.shape[1] == 256
+        assert slide.features.dtype == np.float32 and slide.coords.shape == (len(slide.features), 2)
+        assert len({tuple(c) for c in slide.coords}) == len(slide.coords) and (slide.coords % 256 == 0).all()
         assert s.label in (0, 1) and s.event in (0, 1) and s.time > 0
     assert (small_cohort / "reference.fa.fai").is_file()
 
@@ -227,10 +232,25 @@ def test_labels_follow_the_documented_latent_model(tmp_path):
     # both the genomic state and the imaging signal drive risk
     assert y[g >= 1].mean() - y[g == 0].mean() > 0.2
     assert y[z > 0].mean() - y[z <= 0].mean() > 0.2
-    # the imaging embedding carries the imaging latent: a least-squares read-out recovers it
-    emb = np.stack([np.load(tmp_path / "big" / "embeddings" / f"{r[0]}.npy") for r in rows[1:]])
-    coef, *_ = np.linalg.lstsq(emb[:300], z[:300], rcond=None)
-    assert np.corrcoef(emb[300:] @ coef, z[300:])[0, 1] > 0.6
+    # the slide carries the imaging latent in its tumour focus only: a least-squares read-out of the focus
+    # patches' mean recovers it, the same read-out of the other patches' mean does not
+    from oncorisk.fusion.bags import read_slide
+
+    focus = {}
+    for line in (tmp_path / "big" / "truth" / "signal_patches.tsv").read_text().splitlines()[1:]:
+        sample, patch = line.split("\t")
+        focus.setdefault(sample, []).append(int(patch))
+    inside, outside = [], []
+    for r in rows[1:]:
+        f = read_slide(tmp_path / "big" / "embeddings" / "h5_files" / f"{r[0]}.h5").features
+        keep = np.zeros(len(f), bool)
+        keep[focus[r[0]]] = True
+        assert 0.01 <= keep.mean() <= 0.07  # the focus is a few percent of the slide
+        inside.append(f[keep].mean(0))
+        outside.append(f[~keep].mean(0))
+    for emb, lo, hi in ((np.array(inside), 0.8, 1.0), (np.array(outside), -1.0, 0.3)):
+        coef, *_ = np.linalg.lstsq(emb[:300], z[:300], rcond=None)
+        assert lo < np.corrcoef(emb[300:] @ coef, z[300:])[0, 1] < hi
     # drivers sit in the driver pathways' genes, as hotspots or truncations
     drivers = [r[col["driver_genes"]] for r in rows[1:] if r[col["driver_genes"]] != "-"]
     assert len(drivers) > 100

@@ -372,6 +372,8 @@ def fusion_figures():
     else:
         figures = {"km": ("kaplan_meier.png", "kaplan_meier.rst")}
     figures["shap"] = ("shap_summary.png", "shap.rst")
+    if SIMULATE or any(s.image_embedding for s in _samples):
+        figures["attention"] = ("attention_heatmaps.png", "attention.rst")
     return {
         name: report(f"{out}/{png}", caption=f"../report/{rst}", category="Fusion")
         for name, (png, rst) in figures.items()

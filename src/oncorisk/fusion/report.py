@@ -87,7 +87,8 @@ def write_attention(out: Path, data, attention: dict, risk: pd.Series) -> None:
     heatmaps(out / HEATMAPS, data, attention, top, risk)
 
 
-def heatmaps(path: Path, data, attention: dict, rows: list[int], risk: pd.Series) -> None:
+def heatmaps(path: Path, data, attention: dict, rows: list[int], risk: pd.Series,
+             empty: str = "no patient with patches") -> None:
     """The highest-risk patients' patches at their slide positions, coloured by the fused model's attention."""
     import matplotlib
 
@@ -109,7 +110,7 @@ def heatmaps(path: Path, data, attention: dict, rows: list[int], risk: pd.Series
         ax.set_title(f"{data.samples[i]} (risk {risk[data.samples[i]]:.2f}, {len(w)} patches)", fontsize=8)
         fig.colorbar(sc, ax=ax, fraction=0.046, pad=0.02, label="attention x N")
     if not rows:
-        axes[0][0].text(0.5, 0.5, "no patient with patches", ha="center", va="center")
+        axes[0][0].text(0.5, 0.5, empty, ha="center", va="center")
         axes[0][0].axis("off")
     fig.suptitle("Fused model's attention over the slide (out-of-fold); 1 = uniform", fontsize=9)
     fig.tight_layout()

@@ -12,7 +12,7 @@ import pandas as pd
 from oncorisk.errors import UserError
 from oncorisk.fusion.inputs import FusionData, assemble
 from oncorisk.fusion.metrics import binary_metrics, bootstrap, c_index, youden_threshold
-from oncorisk.fusion.report import survival_metrics, write_attention
+from oncorisk.fusion.report import HEATMAPS, heatmaps, survival_metrics, write_attention
 from oncorisk.fusion.train import TrainConfig, cross_validate, fit
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.provenance import file_checksums, stage_info, write_info
@@ -366,6 +366,8 @@ def run_fusion(opts: FusionOptions) -> dict:
                                              float_format="%.4g")
         if data.bags is not None:
             write_attention(tmp, data, cv["attention"], risk)
+        elif any(s.image_embedding for s in sheet):  # the workflow's report expects the figure whenever slides exist
+            heatmaps(tmp / HEATMAPS, data, {}, [], risk, "one vector per slide: no patch attention to show")
         metrics["config"] = asdict(cfg)
         metrics["baseline_features_per_fold"] = peer_features
         metrics["baseline_linear_penalty_per_fold"] = penalties

@@ -7,6 +7,11 @@ Latent model (documented in docs/simulator.md):
   survival time ~ Exponential(rate = BASE_HAZARD * exp(SURVIVAL_SCALE * (logit - B0))), censored by
   Uniform(CENSOR_MIN, CENSOR_MAX) months; the imaging embedding x = IMAGING_SIGNAL * z * a + sum_k u_k b_k + e
   (a, b_k fixed random unit vectors, u_k ~ N(0, 1) nuisance factors such as stain or scanner, e ~ N(0, I)).
+  Slides (``patches`` > 0, the default): each patient's slide is a bag of N ~ U(patches/2, 3*patches/2) patch
+  features on a compact tissue blob (256-px grid, CLAM's layout). A tumour focus of s ~ U(SIGNAL_SHARE) of the
+  patches (the ones nearest a random patch) carries the signal, x = TUMOUR_MARKER * t + IMAGING_SIGNAL * z * a +
+  nuisance + e; every other patch is background tissue of one of TISSUE_TYPES kinds (mixture per slide),
+  x = TISSUE_SCALE * c_j + nuisance + e. The slide's nuisance sum_k u_k b_k is shared by all its patches.
   Null mode: no drivers, label ~ Bernoulli(NULL_PREVALENCE) and survival independent of everything.
 """
 
@@ -41,6 +46,9 @@ B0, B_GENOMIC, B_IMAGING = -1.8, 2.2, 1.8
 BASE_HAZARD, SURVIVAL_SCALE, CENSOR_MIN, CENSOR_MAX = 1 / 60, 0.7, 6.0, 120.0
 IMAGING_SIGNAL, NUISANCE_FACTORS = 3.0, 7
 NULL_PREVALENCE = 0.4
+SIGNAL_SHARE = (0.02, 0.06)  # share of a slide's patches in its tumour focus
+TUMOUR_MARKER, TISSUE_SCALE, TISSUE_TYPES = 3.0, 3.0, 5
+PATCH_PX = 256
 IN_PANEL_FRACTION = 0.8  # share of passenger mutations drawn inside the sequenced panel
 INDEL_FRACTION = 0.12
 CLONAL_FRACTION = 0.5
@@ -71,6 +79,7 @@ class SimulationConfig:
     driver_rate: float
     embedding_dim: int
     max_protein_length: int
+    patches: int
 
     @classmethod
     def from_config(cls, simulate: dict, seed: int) -> "SimulationConfig":
@@ -182,7 +191,50 @@ def latent_outcomes(rng_cohort, cfg: SimulationConfig, hits: list[dict]) -> dict
     nuisance = rng_cohort.normal(size=(n, NUISANCE_FACTORS))
     emb = (IMAGING_SIGNAL * z[:, None] * basis[0] + nuisance @ basis[1:] + rng_cohort.normal(size=(n, d)))
     return dict(genomic=genomic, z=z, logit=logit, label=label, time=time, event=event,
-                embedding=emb.astype(np.float32))
+                embedding=emb.astype(np.float32), basis=basis, nuisance=nuisance)
+
+
+def slide_bag(rng, cfg: SimulationConfig, z: float, nuisance: np.ndarray, basis: np.ndarray, marker: np.ndarray,
+              tissue: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One patient's slide: features float32 (N, D), coords int32 (N, 2) on a compact blob, and the indices of the
+    tumour-focus patches that carry the imaging latent (the latent model above)."""
+    n = int(rng.integers(cfg.patches // 2, cfg.patches * 3 // 2 + 1))
+    side = int(np.ceil(np.sqrt(n) * 1.6))
+    gy, gx = np.mgrid[0:side, 0:side]
+    cells = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    centre = (side - 1) / 2 + rng.normal(scale=0.5, size=2)
+    stretch = rng.uniform(0.7, 1.4)
+    dist = ((cells[:, 0] - centre[0]) * stretch) ** 2 + ((cells[:, 1] - centre[1]) / stretch) ** 2
+    cells = cells[np.sort(np.argsort(dist, kind="stable")[:n])]  # row-major order, as patching walks the slide
+    k = max(1, int(round(rng.uniform(*SIGNAL_SHARE) * n)))
+    seed_patch = cells[int(rng.integers(n))]
+    focus = np.sort(np.argsort(((cells - seed_patch) ** 2).sum(axis=1), kind="stable")[:k])
+    mixture = rng.dirichlet(np.ones(len(tissue)))
+    kind = rng.choice(len(tissue), size=n, p=mixture)
+    x = TISSUE_SCALE * tissue[kind] + nuisance @ basis[1:] + rng.normal(size=(n, basis.shape[1]))
+    x[focus] = (TUMOUR_MARKER * marker + IMAGING_SIGNAL * z * basis[0] + nuisance @ basis[1:]
+                + rng.normal(size=(k, basis.shape[1])))
+    return x.astype(np.float32), (cells * PATCH_PX).astype(np.int32), focus
+
+
+def tissue_prototypes(rng, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tumour marker t (a unit vector orthogonal to the signal direction a = basis[0], so that marking a patch
+    says nothing of z) and the background tissue kinds' centres c_j (unit vectors: stroma, fat, lymphocytes ...)."""
+    v = rng.normal(size=(1 + TISSUE_TYPES, basis.shape[1]))
+    v[0] -= (v[0] @ basis[0]) * basis[0]
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return v[0], v[1:]
+
+
+def write_slide(path: Path, features: np.ndarray, coords: np.ndarray) -> None:
+    """A CLAM ``h5_files/<slide>.h5``: ``coords`` then ``features`` (CLAM's order), no timestamps."""
+    import h5py
+
+    with h5py.File(path, "w") as fh:
+        fh.create_dataset("coords", data=coords, track_times=False)
+        fh.create_dataset("features", data=features, track_times=False)
+        fh["features"].attrs["encoder"] = "oncorisk-simulated"
+        fh["coords"].attrs["patch_size"] = PATCH_PX
 
 
 def _bam_job(args) -> dict:
@@ -238,10 +290,20 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
     _name_frameshifts(out, contigs, patients)
 
     jobs = []
+    signal_rows: list[str] = []
+    marker, tissue = tissue_prototypes(np.random.default_rng([cfg.seed, 8]), latent["basis"])
+    if cfg.patches:
+        (out / layout.SLIDES).mkdir()
     for k, (pid, p) in enumerate(zip(ids, patients)):
         write_vcf(out / layout.truth_vcf(pid, "somatic"), lengths, ["NORMAL", "TUMOR"], somatic_records(p["somatic"]),
                   SOMATIC_INFO, SOMATIC_FORMAT, cfg.seed)
-        np.save(out / layout.embedding(pid), latent["embedding"][k])
+        if cfg.patches:
+            bag, coords, focus = slide_bag(np.random.default_rng([cfg.seed, 7, k]), cfg, float(latent["z"][k]),
+                                           latent["nuisance"][k], latent["basis"], marker, tissue)
+            write_slide(out / layout.embedding(pid, bags=True), bag, coords)
+            signal_rows.extend(f"{pid}\t{i}\n" for i in focus)
+        else:
+            np.save(out / layout.embedding(pid), latent["embedding"][k])
         if k < cfg.bam_patients:
             write_vcf(out / layout.truth_vcf(pid, "germline"), lengths, [pid], germline_records(p["germline"]),
                       GERMLINE_INFO, GT_FORMAT, cfg.seed)
@@ -261,13 +323,17 @@ def _simulate_into(cfg: SimulationConfig, out: Path, threads: int) -> dict:
     else:
         bam_stats = [_bam_job(j) for j in jobs]
 
+    if cfg.patches:
+        (out / layout.SIGNAL_PATCHES).write_text("sample\tpatch\n" + "".join(signal_rows))
     _write_sample_sheet(out / layout.SHEET, ids, cfg, latent)
     _write_truth_table(out / layout.PATIENTS, ids, patients, latent)
     (out / layout.LATENT_MODEL).write_text(json.dumps(dict(
         description=__doc__.split("Latent model (documented in docs/simulator.md):")[1].strip(),
         B0=B0, B_GENOMIC=B_GENOMIC, B_IMAGING=B_IMAGING, BASE_HAZARD=BASE_HAZARD, SURVIVAL_SCALE=SURVIVAL_SCALE,
         CENSOR_MIN=CENSOR_MIN, CENSOR_MAX=CENSOR_MAX, IMAGING_SIGNAL=IMAGING_SIGNAL, NUISANCE_FACTORS=NUISANCE_FACTORS,
-        NULL_PREVALENCE=NULL_PREVALENCE, driver_pathways=list(DRIVER_PATHWAYS), null=cfg.null), indent=2) + "\n")
+        NULL_PREVALENCE=NULL_PREVALENCE, SIGNAL_SHARE=list(SIGNAL_SHARE), TUMOUR_MARKER=TUMOUR_MARKER,
+        TISSUE_SCALE=TISSUE_SCALE, TISSUE_TYPES=TISSUE_TYPES, signal_patches=layout.SIGNAL_PATCHES if cfg.patches
+        else None, driver_pathways=list(DRIVER_PATHWAYS), null=cfg.null), indent=2) + "\n")
     files = sorted(p for p in out.rglob("*") if p.is_file())
     manifest = dict(
         oncorisk_version=__version__, config=asdict(cfg),
@@ -336,7 +402,7 @@ def _write_sample_sheet(path: Path, ids: list[str], cfg: SimulationConfig, laten
             layout.bam(pid, "tumor") if bam else "",
             layout.bam(pid, "normal") if bam else "",
             "" if bam else layout.called_vcf(pid),
-            layout.embedding(pid),
+            layout.embedding(pid, bags=bool(cfg.patches)),
             str(int(latent["label"][k])),
             f"{latent['time'][k]:.3f}",
             str(int(latent["event"][k])),

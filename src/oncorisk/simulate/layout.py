@@ -18,6 +18,8 @@ MANIFEST = "manifest.json"
 CONFIDENT = "truth/confident.bed"
 PATIENTS = "truth/patients.tsv"
 LATENT_MODEL = "truth/latent_model.json"
+SIGNAL_PATCHES = "truth/signal_patches.tsv"  # sample, patch: the tumour-focus patches that carry the imaging latent
+SLIDES = "embeddings/h5_files"  # CLAM's folder of per-slide bags
 FOLDERS = ("bams", "vcfs", "truth", "embeddings")
 
 
@@ -36,5 +38,6 @@ def truth_vcf(patient: str, kind: str) -> str:
     return f"truth/{patient}.{kind}.vcf.gz"
 
 
-def embedding(patient: str) -> str:
-    return f"embeddings/{patient}.npy"
+def embedding(patient: str, bags: bool = False) -> str:
+    """A patient's slide: a CLAM-layout bag (``bags``), else one embedding vector."""
+    return f"{SLIDES}/{patient}.h5" if bags else f"embeddings/{patient}.npy"
