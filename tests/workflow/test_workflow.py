@@ -77,7 +77,7 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     report = subprocess.run([*cmd[:-2], "--report", "report.html"], cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
-    assert "roc.png" in html and "top_pathways.png" in html and "tmb.png" in html
+    assert "roc.png" in html and "top_pathways.png" in html and "tmb.png" in html and "attention_heatmaps.png" in html
     check_report_headline(html, tmp_path / "results" / "mini")
     info = json.loads((tmp_path / "results" / "mini" / "run_info.json").read_text())
     assert info["seed"] == 3 and info["options"]["cohort"] == "mini" and info["packages"]["torch"]

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from oncorisk.errors import UserError
 from oncorisk.io.tables import read_table
+
+if TYPE_CHECKING:
+    from oncorisk.fusion.bags import BagStore
 
 log = logging.getLogger(__name__)
 # below this fraction of the sheet's samples in the genomic features, the ids almost surely do not match
