@@ -164,3 +164,25 @@ def test_survival_metrics_by_hand():
     bad = breslow_curves(r, t, e, -r, grid)
     assert integrated_brier(t, e, good, grid) < integrated_brier(t, e, bad, grid)
     assert 0 <= integrated_brier(t, e, good, grid) < 0.25
+
+
+def test_survival_on_bags_with_the_discrete_time_loss(tmp_path):
+    from oncorisk.cli import main
+
+    _write_cohort(tmp_path)
+    rng = np.random.default_rng(2)
+    rows = (tmp_path / "s.tsv").read_text().splitlines()[1:]
+    (tmp_path / "s.tsv").write_text("sample\tvcf\timage_embedding\ttime\tevent\n" + "".join(
+        "\t".join(r.split("\t")[:3]) + f"\t{rng.exponential(10):.2f}\t{int(rng.random() < 0.7)}\n" for r in rows))
+    out = tmp_path / "o"
+    assert main(["fusion", "--samples", str(tmp_path / "s.tsv"), "--pathway-scores", str(tmp_path / "ps.parquet"),
+                 "--folds", "3", "--bootstrap", "20", "--shap-samples", "0", "--survival-loss", "nll",
+                 "--time-bins", "3", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["mode"] == "survival" and m["config"]["survival_loss"] == "nll"
+    for model in ("fused", "imaging", "imaging_meanpool", "genomic"):
+        for key in ("c_index", "c_index_ipcw", "integrated_brier"):
+            v = m[model][key]
+            assert 0 <= v["value"] <= 1 and v["ci"][0] <= v["ci"][1], (model, key)
+    assert "integrated_brier" not in m["baseline_linear_fused"] and 0 <= m["baseline_linear_fused"]["c_index"]["value"] <= 1
+    assert (out / "kaplan_meier.png").exists() and len(list((out / "attention").iterdir())) == 39

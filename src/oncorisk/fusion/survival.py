@@ -89,7 +89,7 @@ def uno_c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray, tau: floa
         w = 1 / g ** 2
         den += w * later.sum()
         num += w * (float((risk[i] > risk[later]).sum()) + 0.5 * float((risk[i] == risk[later]).sum()))
-    return num / den if den else float("nan")
+    return float(num / den) if den else float("nan")
 
 
 def cox_beta(risk: np.ndarray, time: np.ndarray, event: np.ndarray, steps: int = 25) -> float:
