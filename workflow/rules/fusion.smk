@@ -30,4 +30,4 @@ rule risk_fusion:
     shell:
         "oncorisk fusion --samples {input.sheet:q} --pathway-scores {input.pathways:q} --gene-scores {input.genes:q} "
         "--impact {input.matrix:q} --tmb {input.tmb:q} --variants {input.variants:q} --gene-sets {input.gene_sets:q} "
-        "{params.options} --out {params.out:q} > {log:q} 2>&1"
+        "{params.options} --threads {threads} --out {params.out:q} > {log:q} 2>&1"

@@ -27,6 +27,9 @@ def register(sub) -> None:
                    help="auto: the binary label when given, else survival (time/event, Cox)")
     add_stage_options(p, "fusion")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads of torch; scores are identical for the same count (the workflow passes the "
+                        "rule's threads, so a cluster node and a workstation agree)")
     add_device_option(p)
     p.add_argument("--out", required=True)
     add_force_option(p)
@@ -36,6 +39,10 @@ def register(sub) -> None:
 def options_from(args: argparse.Namespace):
     """The FusionOptions (with the training TrainConfig) the parsed flags give."""
     check_stage_options(args, "fusion")
+    if args.threads < 1:
+        from oncorisk.errors import UserError
+
+        raise UserError(f"--threads: bad value {args.threads}: must be >= 1")
     from oncorisk.fusion.run import FusionOptions
     from oncorisk.fusion.train import TrainConfig
 
@@ -47,7 +54,7 @@ def options_from(args: argparse.Namespace):
                          train=TrainConfig(strategy=args.strategy, hidden=args.hidden, folds=args.folds,
                                            seed=args.seed, device=args.device, survival_loss=args.survival_loss,
                                            time_bins=args.time_bins, max_patches=args.max_patches,
-                                           bag_batch=args.bag_batch), force=args.force)
+                                           bag_batch=args.bag_batch), force=args.force, threads=args.threads)
 
 
 def cmd_fusion(args: argparse.Namespace) -> int:

@@ -42,6 +42,7 @@ class FusionOptions:
     encoder: str | None = None  # the patch encoder the slides' features come from (checked against TRIDENT's attrs)
     train: TrainConfig = field(default_factory=TrainConfig)
     force: bool = False  # write into a non-empty --out (io.atomic's output rule)
+    threads: int | None = None  # torch's CPU threads; results are identical for the same count (None: torch's own)
 
 
 def _check(data: FusionData, folds: int, outcome: str = "auto") -> str:
@@ -302,6 +303,20 @@ def trace(opts: FusionOptions, shap_df: pd.DataFrame, risk: pd.Series) -> pd.Dat
 
 
 def run_fusion(opts: FusionOptions) -> dict:
+    """Run the stage with torch on ``opts.threads`` CPU threads: a float sum's order depends on the thread
+    count, so a run on a cluster node gives the same scores as a local one only with the same count."""
+    import torch
+
+    before = torch.get_num_threads()
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    try:
+        return _run_fusion(opts)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_fusion(opts: FusionOptions) -> dict:
     from oncorisk.config import load_samples
 
     sheet = load_samples(opts.samples, mode="germline", check_files=True)
