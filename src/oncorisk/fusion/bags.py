@@ -190,6 +190,9 @@ class BagStore:
         self.n = np.zeros(len(cells), dtype=np.int64)
         self.info: list[PatientBag | None] = [None] * len(cells)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # per patient, the float64 sum and sum of squares of its patches, taken in the checking pass: the mean
+        # patch and any fold's patch scaler come from them without reading a bag again
+        self.sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         dims: dict[int, int] = {}  # patient -> D
         encoders: dict[str, str] = {}
         used = 0
@@ -200,6 +203,8 @@ class BagStore:
             self.info[i], self.n[i] = info, info.n_patches
             if info.n_patches:
                 dims[i] = info.dim
+                f = feats.astype(np.float64)
+                self.sums[i] = (f.sum(0), (f * f).sum(0))
             if info.encoder:
                 encoders.setdefault(info.encoder, info.sources[0])
             if used + feats.nbytes <= cache_bytes:
@@ -236,6 +241,7 @@ class BagStore:
         sub.n = self.n[rows].copy()
         sub.info = [self.info[r] for r in rows]
         sub._cache = {k: self._cache[r] for k, r in enumerate(rows) if r in self._cache}
+        sub.sums = {k: self.sums[r] for k, r in enumerate(rows) if r in self.sums}
         sub.encoder, sub.dim = self.encoder, self.dim
         sub.empty = [k for k, r in enumerate(rows) if r in set(self.empty)]
         return sub
@@ -261,8 +267,8 @@ class BagStore:
         """Each patient's mean patch (n x D; zeros without an image): the input of the mean-pooling baselines and of
         the one-vector models."""
         out = np.zeros((len(self.cells), self.dim))
-        for i in np.flatnonzero(self.has_image):
-            out[i] = self.get(int(i))[0].mean(axis=0, dtype=np.float64)
+        for i, (total, _) in self.sums.items():
+            out[i] = total / self.n[i]
         return out
 
     def record(self) -> dict:

@@ -109,38 +109,36 @@ class BagScaler:
 
     @classmethod
     def fit(cls, store, rows: np.ndarray) -> "BagScaler":
+        """From the store's per-patient sums (fusion.bags.BagStore.sums): no bag is read."""
         d = store.dim
         s, ss, n = np.zeros(d), np.zeros(d), 0
         for i in rows:
-            f = store.get(int(i))[0]
-            if len(f):
-                f = f.astype(np.float64)
-                s += f.sum(0)
-                ss += (f * f).sum(0)
-                n += len(f)
+            if int(i) in store.sums:
+                total, squares = store.sums[int(i)]
+                s += total
+                ss += squares
+                n += int(store.n[i])
         mean = s / max(n, 1)
         sd = np.sqrt(np.maximum(ss / max(n, 1) - mean ** 2, 0))
         return cls(mean.astype(np.float32), np.where(sd > 0, sd, 1.0).astype(np.float32))
 
 
 def batch(store, scaler: BagScaler, rows, max_patches: int | None, rng: np.random.Generator | None):
-    """Padded (B, N, D) features, (B, N) patch mask and the chosen patch indices of each bag."""
-    feats, chosen = [], []
+    """Padded (B, N, D) features and (B, N) patch mask of the bags of ``rows`` (at most ``max_patches`` each, a
+    sorted seeded subsample)."""
+    feats = []
     for i in rows:
         f = store.get(int(i))[0]
-        idx = np.arange(len(f))
         if max_patches and len(f) > max_patches:
-            idx = np.sort(rng.choice(len(f), size=max_patches, replace=False))
-            f = f[idx]
+            f = f[np.sort(rng.choice(len(f), size=max_patches, replace=False))]
         feats.append((f - scaler.mean) / scaler.sd)
-        chosen.append(idx)
     n = max(1, max(len(f) for f in feats))
     x = np.zeros((len(feats), n, store.dim), np.float32)
     m = np.zeros((len(feats), n), bool)
     for b, f in enumerate(feats):
         x[b, :len(f)] = f
         m[b, :len(f)] = True
-    return torch.from_numpy(x), torch.from_numpy(m), chosen
+    return torch.from_numpy(x), torch.from_numpy(m)
 
 
 def fit_mil(cfg, xg: np.ndarray, store, imask: np.ndarray, outcome, tr: np.ndarray, va: np.ndarray,
@@ -156,10 +154,7 @@ def fit_mil(cfg, xg: np.ndarray, store, imask: np.ndarray, outcome, tr: np.ndarr
                    tokens, outputs).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(seed)
-    pos_weight = None
-    if outcome.y is not None:
-        pos = max(float(outcome.y[tr].sum()), 1.0)
-        pos_weight = (len(tr) - pos) / pos
+    pos_weight = outcome.pos_weight(tr)
     G = torch.as_tensor(xg, dtype=torch.float32)
     M = torch.as_tensor(imask, dtype=torch.float32)
     best, best_state, wait = float("inf"), None, 0
@@ -170,7 +165,7 @@ def fit_mil(cfg, xg: np.ndarray, store, imask: np.ndarray, outcome, tr: np.ndarr
             rows = order[start:start + cfg.bag_batch]
             if outcome.y is None and outcome.bins is None and outcome.event[rows].sum() == 0:
                 continue  # a Cox batch without an event has no gradient
-            x, pm, _ = batch(store, scaler, rows, cfg.max_patches, rng)
+            x, pm = batch(store, scaler, rows, cfg.max_patches, rng)
             im = M[rows]
             if genomic and cfg.modality_dropout:
                 im = im * (torch.as_tensor(rng.random(len(rows))) >= cfg.modality_dropout).float()
@@ -205,7 +200,7 @@ def predict_mil(model, cfg, xg, store, imask, rows, scaler: BagScaler, explain: 
     with torch.no_grad():
         for start in range(0, len(rows), cfg.bag_batch):
             r = np.asarray(rows[start:start + cfg.bag_batch])
-            x, pm, _ = batch(store, scaler, r, None, None)
+            x, pm = batch(store, scaler, r, None, None)
             res = model(torch.as_tensor(xg[r], dtype=torch.float32, device=dev), x.to(dev), pm.to(dev),
                         torch.as_tensor(imask[r], dtype=torch.float32, device=dev), explain=True)
             outs.append(res[0].cpu().numpy())

@@ -82,8 +82,9 @@ def write_attention(out: Path, data, attention: dict, risk: pd.Series) -> None:
                              entropy=float(-(a.coattention[p] * np.log(a.coattention[p] + 1e-12)).sum())))
     pd.DataFrame(rows, columns=["sample", "pathway", "token_weight", "top_patch", "top_x", "top_y", "top_attention",
                                 "entropy"]).to_csv(out / COATTENTION, sep="\t", index=False, float_format="%.6g")
-    top = [data.samples.index(s) for s in risk.sort_values(ascending=False, kind="stable").index
-           if data.samples.index(s) in attention][:HEATMAP_PATIENTS]
+    row = {s: i for i, s in enumerate(data.samples)}
+    top = [row[s] for s in risk.sort_values(ascending=False, kind="stable").index
+           if row[s] in attention][:HEATMAP_PATIENTS]
     heatmaps(out / HEATMAPS, data, attention, top, risk)
 
 

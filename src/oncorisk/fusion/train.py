@@ -14,8 +14,6 @@ import numpy as np
 from oncorisk.fusion.model import FusionNet, cox_loss
 from oncorisk.repro import pick_device, seed_everything
 
-SURVIVAL_LOSSES = ("cox", "nll")
-
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -48,6 +46,13 @@ class Outcome:
     event: np.ndarray | None
     bins: np.ndarray | None = None
 
+    def pos_weight(self, rows) -> float | None:
+        """The positive class's weight in the binary loss (negatives per positive among ``rows``)."""
+        if self.y is None:
+            return None
+        pos = max(float(self.y[rows].sum()), 1.0)
+        return (len(rows) - pos) / pos
+
     def loss(self, out, rows, pos_weight: float | None):
         import torch
 
@@ -71,13 +76,6 @@ def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     return [np.nan_to_num((x - mu) / sd) for x in (train, *others)]
 
 
-def _pos_weight(outcome: Outcome, tr) -> float | None:
-    if outcome.y is None:
-        return None
-    pos = max(float(outcome.y[tr].sum()), 1.0)
-    return (len(tr) - pos) / pos
-
-
 def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.ndarray, modality: str, seed: int,
         bins: np.ndarray | None = None, outputs: int = 1):
     """Train one MLP model on rows ``tr`` with early stopping on rows ``va``; returns (model, scalers)."""
@@ -94,7 +92,7 @@ def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.n
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=dev)  # noqa: E731
     Gt, It, Mt, Gv, Iv, Mv = t(g_tr), t(i_tr), t(mask[tr]), t(g_va), t(i_va), t(mask[va])
     outcome = Outcome(None if time is not None and y is None else y, time, event, bins)
-    pos_weight = _pos_weight(outcome, tr)
+    pos_weight = outcome.pos_weight(tr)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     best, best_state, wait = float("inf"), None, 0
     for _ in range(cfg.epochs):
