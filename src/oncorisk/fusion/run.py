@@ -13,6 +13,7 @@ from oncorisk.errors import UserError
 from oncorisk.fusion.inputs import FusionData, assemble
 from oncorisk.fusion.metrics import binary_metrics, bootstrap, c_index, youden_threshold
 from oncorisk.fusion.report import HEATMAPS, heatmaps, survival_metrics, write_attention
+from oncorisk.fusion.survival import km_curve
 from oncorisk.fusion.train import TrainConfig, cross_validate, fit
 from oncorisk.io.atomic import atomic_dir
 from oncorisk.io.provenance import file_checksums, stage_info, write_info
@@ -118,25 +119,6 @@ def baselines(data: FusionData, fold: np.ndarray, mode: str) -> tuple[dict[str, 
             scores[name], chosen[name] = single_feature_baseline(
                 data.genomic[:, cols], [data.genomic_names[j] for j in cols], fold, score)
     return scores, chosen
-
-
-def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Kaplan-Meier estimate: the step times and the survival just after each."""
-    order = np.argsort(time, kind="stable")
-    t, e = time[order], event[order]
-    steps, surv, s = [0.0], [1.0], 1.0
-    at_risk = len(t)
-    for u in np.unique(t):
-        here = t == u
-        d = int(e[here].sum())
-        if d:
-            s *= 1 - d / at_risk
-            steps.append(float(u))
-            surv.append(s)
-        at_risk -= int(here.sum())
-    steps.append(float(t.max()) if len(t) else 0.0)
-    surv.append(s)
-    return np.array(steps), np.array(surv)
 
 
 def _survival_figure(out: Path, time: np.ndarray, event: np.ndarray, oof: dict, metrics: dict) -> None:

@@ -51,25 +51,33 @@ def discrete_risk(logits: np.ndarray) -> np.ndarray:
     return -np.cumprod(1 - h, axis=1).sum(axis=1)
 
 
-def censoring_km(time: np.ndarray, event: np.ndarray):
-    """G(t): the Kaplan-Meier estimate of the censoring distribution (censoring as the event), as a step function
-    (G(t) = P(C > t))."""
+def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier estimate: the step times and the survival just after each."""
     order = np.argsort(time, kind="stable")
-    t, c = time[order], 1 - event[order]
-    steps, values, g, at_risk = [], [], 1.0, len(t)
+    t, e = time[order], event[order]
+    steps, surv, s = [0.0], [1.0], 1.0
+    at_risk = len(t)
     for u in np.unique(t):
         here = t == u
-        d = int(c[here].sum())
-        if d and at_risk:
-            g *= 1 - d / at_risk
-        steps.append(u)
-        values.append(g)
+        d = int(e[here].sum())
+        if d:
+            s *= 1 - d / at_risk
+            steps.append(float(u))
+            surv.append(s)
         at_risk -= int(here.sum())
-    steps, values = np.array(steps), np.array(values)
+    steps.append(float(t.max()) if len(t) else 0.0)
+    surv.append(s)
+    return np.array(steps), np.array(surv)
+
+
+def censoring_km(time: np.ndarray, event: np.ndarray):
+    """G(t): the Kaplan-Meier estimate of the censoring distribution (censoring as the event), as a step function
+    (G(t) = P(C > t); ``left``: G(t-))."""
+    steps, values = km_curve(time, 1 - event)
 
     def G(x, left: bool = False):
         idx = np.searchsorted(steps, x, side="left" if left else "right") - 1
-        return np.where(idx >= 0, values[np.clip(idx, 0, None)], 1.0) if len(steps) else np.ones_like(x, float)
+        return np.where(idx >= 0, values[np.clip(idx, 0, None)], 1.0)
 
     return G
 
