@@ -16,7 +16,7 @@ report: "workflow/report/workflow.rst"
 
 wildcard_constraints:
     sample="[A-Za-z0-9][A-Za-z0-9._-]*",
-    chunk="[0-9]+",
+    shard="[0-9]+",
     tset="[A-Za-z0-9_.-]+",
 
 

@@ -6,9 +6,9 @@ Usage: python benchmarks/tensors.py [--keep DIR] [--skip-sim]
 - Real reads: ../shared/data/giab_hg001_chr20 (NA12878, chr20:10,000,001-10,100,000, ~50x).
 - Simulated: one 10 Mb WGS genome (2 contigs of 5 Mb), tumour 60x + normal 30x (`oncorisk simulate`);
   the 5 Mb first contig is encoded at 30x (normal, germline mode), 60x (tumour) and 60x + 30x (somatic).
-- Scaling: 1, 5 and 10 Mb of the simulated genome (default chunk size, 500 kb): peak memory stays flat because it is
-  bounded by the chunk, and wall time per read stays constant (linear in the number of reads).
-- Threads: the 5 Mb somatic encode with --threads 2 (chunks in parallel).
+- Scaling: 1, 5 and 10 Mb of the simulated genome (default partition size, 500 kb): peak memory stays flat because it is
+  bounded by the partition, and wall time per read stays constant (linear in the number of reads).
+- Threads: the 5 Mb somatic encode with --threads 2 (partitions in parallel).
 
 samtools mpileup runs with its defaults (BAQ on in samtools 1.16) and with -B (BAQ off, cheaper), one
 thread; the ratio is oncorisk's wall time over samtools' (<= 1.0 means no slower).
@@ -97,7 +97,7 @@ def main() -> int:
         two = compare("simulated 60x + 30x, --threads 2", [tumor, normal], ref, five, tmp, ["--threads", "2"])
         print(f"\nspeed-up with 2 threads: {som['ours'] / two['ours']:.2f}x "
               f"({som['ours']:.1f} s -> {two['ours']:.1f} s)\n")
-        print("| region size (somatic 60x + 30x, default chunk 500 kb) | reads | wall | µs per read | peak RSS |")
+        print("| region size (somatic 60x + 30x, default partition 500 kb) | reads | wall | µs per read | peak RSS |")
         print("|---|---|---|---|---|")
         n1 = fa.get_reference_length(c1)
         regions = {"1 Mb": [f"{c1}:1-1000000"], f"{n1 / 1e6:g} Mb ({c1})": [five],

@@ -106,3 +106,20 @@ def test_the_simulator_layout_is_written_once():
     assert spelled == [], spelled
     cohort = (SRC / "simulate" / "cohort.py").read_text()
     assert "layout.MANIFEST" in cohort and '"manifest.json"' not in cohort and '"samples.tsv"' not in cohort
+
+
+def test_rules_copy_no_config_into_flags_by_hand():
+    """The flags a rule passes come from the package (oncorisk.rules.stage_flags and friends): no ``*_options``
+    function in the .smk files, and no flag spelled beside a config value there."""
+    import re
+
+    texts = {p.name: p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk"))}
+    texts["Snakefile"] = (REPO / "Snakefile").read_text()
+    defined = [f"{name}: {m}" for name, text in texts.items() for m in re.findall(r"^def (\w+_options)\(", text, re.M)]
+    assert defined == [], defined
+    by_hand = [f"{name}: {m}" for name, text in texts.items()
+               for m in re.findall(r"--[a-z-]+ \{(?:shlex\.quote\()?config\[[^\n]*", text)]
+    assert by_hand == [], by_hand
+    used = "".join(texts.values())
+    for stage in ("tensors", "call", "impact", "pathways", "fusion", "validate"):
+        assert f'stage_flags("{stage}", config)' in used, stage

@@ -315,7 +315,7 @@ def test_slide_files_of_unexpected_rank_or_without_features(tmp_path):
         read_slide(tmp_path / "text.h5")
 
 
-# --- reads, chunks, config, sheet ---------------------------------------------------------------------------------
+# --- reads, shards, config, sheet ---------------------------------------------------------------------------------
 
 def test_stale_bam_index(pileup_data, tmp_path):
     """An index made for another version of the BAM: one line naming re-indexing, no 'Closing failed' traceback."""
@@ -341,17 +341,17 @@ def test_stale_bam_index(pileup_data, tmp_path):
     assert not out.exists()
 
 
-def test_gather_vcf_with_a_missing_chunk(tmp_path, capsys):
+def test_gather_vcf_with_a_missing_shard(tmp_path, capsys):
     out = tmp_path / "all.vcf.gz"
-    line = _refused(capsys, "gather-vcf", tmp_path / "chunk0.vcf.gz", "--out", out, out=out)
-    assert "chunk0.vcf.gz" in line and "not found" in line
+    line = _refused(capsys, "gather-vcf", tmp_path / "shard0.vcf.gz", "--out", out, out=out)
+    assert "shard0.vcf.gz" in line and "not found" in line
 
 
 def test_integer_config_value_written_as_a_float(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("tensors:\n  chunks: 2.0\n")
+    cfg.write_text("tensors:\n  shards: 2.0\n")
     line = _refused(capsys, "validate", "--config", cfg)
-    assert "tensors.chunks" in line and "2.0" in line and "integer" in line
+    assert "tensors.shards" in line and "2.0" in line and "integer" in line
 
 
 def test_sample_sheet_with_a_column_twice(tmp_path, capsys):

@@ -239,7 +239,7 @@ def test_spike_in_plants_detectable_alleles(small_cohort, tmp_path):
     assert len(found) >= 0.8 * len(planted)
 
 
-def test_gather_refuses_chunks_out_of_order(ref, fixture_bam, tmp_path):
+def test_gather_refuses_shards_out_of_order(ref, fixture_bam, tmp_path):
     a, b = tmp_path / "a.vcf.gz", tmp_path / "b.vcf.gz"
     for out, reg in ((a, "ctgA:1-200"), (b, "ctgA:201-600")):
         assert cli("call", "--bam", fixture_bam, "--ref", ref, "--regions", reg, "--model", "germline-illumina",

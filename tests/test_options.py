@@ -20,7 +20,7 @@ REQUIRED = {
     "fusion": ["fusion", "--samples", "s.tsv", "--pathway-scores", "p.parquet", "--out", "o"],
 }
 # config keys that exist for the workflow only (evaluation inputs, the scatter width), with the reason
-WORKFLOW_ONLY = {("tensors", "chunks"): "the workflow's scatter width; a standalone run is one share (--chunk-count 1)",
+WORKFLOW_ONLY = {("tensors", "shards"): "the workflow's scatter width; a standalone run is one shard (--shard-count 1)",
                  ("call", "truth_vcf"): "the workflow's evaluate_calls input (oncorisk evaluate --truth)",
                  ("call", "confident_bed"): "the workflow's evaluate_calls input (oncorisk evaluate --bed)"}
 
@@ -54,10 +54,13 @@ def test_enum_keys_offer_exactly_the_schema_choices(stage):
 
 @pytest.mark.parametrize("stage", sorted(FLAGS))
 def test_workflow_flags_parse_back_to_the_config_values(stage):
-    """The flags the workflow builds from a config section, parsed by the stage's own CLI, give that section."""
+    """The flags a rule passes (oncorisk.rules.stage_flags on the resolved config), parsed by the stage's own CLI,
+    give that config's values: the section's keys and the top-level keys the command reads."""
     from oncorisk.config import default_config
+    from oncorisk.rules import TOP_LEVEL, stage_flags
 
-    section = default_config()[stage]
+    config = default_config()
+    section = config[stage]
     changed = {}
     for key, prop in stage_properties(stage).items():  # move every key off its default
         if key not in FLAGS[stage]:
@@ -73,12 +76,36 @@ def test_workflow_flags_parse_back_to_the_config_values(stage):
             changed[key] = 0.5
         else:
             changed[key] = "some/file with space.tsv"
-    section = {**section, **changed}
-    argv = REQUIRED[stage] + shlex.split(workflow_flags(stage, section))
+    config[stage] = {**section, **changed}
+    top = {"device": "cpu", "seed": 7, "regions": "my regions.bed", "annotation": "a.gtf", "reference": "r.fa"}
+    config.update({k: v for k, v in top.items() if k in TOP_LEVEL.get(stage, {})})
+    argv = REQUIRED[stage] + shlex.split(stage_flags(stage, config))
     args = build_parser().parse_args(argv)
     for key in FLAGS[stage]:
-        dest = "chunk_count" if (stage, key) == ("tensors", "chunks") else key
-        assert getattr(args, dest) == section[key], (stage, key)
+        dest = "shard_count" if (stage, key) == ("tensors", "shards") else key
+        assert getattr(args, dest) == config[stage][key], (stage, key)
+    dests = {"regions": "callable" if stage == "pathways" else "regions", "annotation": "gtf", "reference": "ref"}
+    for key in TOP_LEVEL.get(stage, {}):
+        got = getattr(args, dests.get(key, key))
+        assert got == ([config[key]] if stage == "tensors" and key == "regions" else config[key]), (stage, key)
+
+
+def test_renamed_config_keys_are_read_with_a_warning(tmp_path, caplog):
+    """tensors.chunks / chunk_size (before shard / partition) still validate, under their new names."""
+    from oncorisk.config import validate_config
+
+    resolved = validate_config({"tensors": {"chunks": 3, "chunk_size": 2000}})
+    assert resolved["tensors"]["shards"] == 3 and resolved["tensors"]["partition_size"] == 2000
+    assert "chunks" not in resolved["tensors"] and "tensors.chunks is deprecated" in caplog.text
+    with pytest.raises(UserError, match=r"tensors.chunk_size: bad value 2000: renamed tensors.partition_size"):
+        validate_config({"tensors": {"chunk_size": 2000, "partition_size": 3000}})
+
+
+def test_renamed_flags_still_parse(caplog):
+    args = build_parser().parse_args(REQUIRED["tensors"] + ["--chunk-count", "3", "--chunk-index", "2",
+                                                            "--chunk-size", "5000"])
+    assert (args.shard_count, args.shard_index, args.partition_size) == (3, 2, 5000)
+    assert "--chunk-size is deprecated: use --partition-size" in caplog.text
 
 
 def test_bounds_are_checked_once_from_the_schema():
@@ -105,7 +132,7 @@ def test_stage_dataclasses_default_to_the_schema():
     pathways, gnn = PathwayOptions(impact="", gene_sets="", out=""), GnnConfig()
     fusion, train = FusionOptions(samples="", pathway_scores="", out=""), TrainConfig()
     fields = {  # config key -> the options field that carries it
-        ("tensors", "chunk_size"): TensorOptions(bam="", ref="").chunk_size,
+        ("tensors", "partition_size"): TensorOptions(bam="", ref="").partition_size,
         ("tensors", "min_mapq"): reads.min_mapq,
         ("tensors", "min_base_quality"): reads.min_base_quality,
         ("tensors", "max_depth"): reads.max_depth,

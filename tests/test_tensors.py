@@ -130,23 +130,23 @@ def test_thresholds_are_separate_for_snvs_and_indels(fixture_bam, tmp_path):
     assert 451 in set(sites.pos)  # the one-read insertion
 
 
-def test_chunks_give_the_same_result_as_one_region(fixture_bam, tmp_path):
+def test_shards_give_the_same_result_as_one_region(fixture_bam, tmp_path):
     whole = run(fixture_bam, tmp_path, "whole", regions=["ctgA"])
-    small = run(fixture_bam, tmp_path, "small", regions=["ctgA"], chunk_size=1000)
+    small = run(fixture_bam, tmp_path, "small", regions=["ctgA"], partition_size=1000)
     pd.testing.assert_frame_equal(whole[0], small[0])
-    shares = [run(fixture_bam, tmp_path, f"s{k}", regions=["ctgA", "ctgB"], chunk_size=1000, chunk_index=k,
-                  chunk_count=3)[0] for k in range(3)]
+    shares = [run(fixture_bam, tmp_path, f"s{k}", regions=["ctgA", "ctgB"], partition_size=1000,
+                  shard_index=k, shard_count=3)[0] for k in range(3)]
     pd.testing.assert_frame_equal(pd.concat([s for s in shares if len(s)], ignore_index=True), whole[0])
     assert sum(len(s) for s in shares) == len(whole[0])
 
 
-def test_chunk_boundaries_do_not_change_tensors(small_cohort, tmp_path):
+def test_partition_boundaries_do_not_change_tensors(small_cohort, tmp_path):
     bam, fa = small_cohort / "bams" / "P0001.tumor.bam", small_cohort / "reference.fa"
     contig = pysam.FastaFile(str(fa)).references[0]
     outs = []
     for size in (1000, 100_000):
         run_tensors(TensorOptions(bam=str(bam), ref=str(fa), out=str(tmp_path / f"c{size}"),
-                                  regions=[f"{contig}:1-60000"], chunk_size=size))
+                                  regions=[f"{contig}:1-60000"], partition_size=size))
         outs.append(load_tensors(tmp_path / f"c{size}"))
     assert len(outs[0][0]) > 5
     pd.testing.assert_frame_equal(outs[0][0], outs[1][0])
@@ -254,8 +254,8 @@ def test_bad_inputs_fail_with_one_line(fixture_bam, tmp_path):
     assert_user_error(cli("tensors", "--bam", cram, "--ref", d / "missing.fa", "--out", out), out, "missing.fa")
     assert_user_error(cli("tensors", "--bam", bam, "--ref", fa, "--regions", "ctgZ:1-10", "--out", out), out,
                       "ctgZ")
-    assert_user_error(cli("tensors", "--bam", bam, "--ref", fa, "--chunk-index", "3", "--chunk-count", "2",
-                          "--out", out), out, "--chunk-index")
+    assert_user_error(cli("tensors", "--bam", bam, "--ref", fa, "--shard-index", "3", "--shard-count", "2",
+                          "--out", out), out, "--shard-index")
 
 
 def test_labels_from_giab_truth_find_every_truth_snv():

@@ -113,6 +113,28 @@ def source_of(key: list[str], sources: list[str] | None, default: str) -> str:
     return default
 
 
+# config keys renamed, old (section, key) -> new key: read with a warning until oncorisk 0.3 (a shard is a job's share
+# of a sample's regions, a partition the span read at once inside it, as DeepVariant names them)
+RENAMED_KEYS = {("tensors", "chunks"): "shards", ("tensors", "chunk_size"): "partition_size"}
+
+
+def upgrade_keys(config: dict, file: str = "config.yaml", sources: list[str] | None = None) -> dict:
+    """``config`` with renamed keys under their new names (a warning names each; both spellings is an error)."""
+    config = copy.deepcopy(config)
+    for (section, old), new in RENAMED_KEYS.items():
+        part = config.get(section)
+        if not isinstance(part, dict) or old not in part:
+            continue
+        where = source_of([section, old], sources, file)
+        if new in part:
+            raise input_error(where, f"{section}.{old}", part[old],
+                              f"renamed {section}.{new}, which is set too: keep only {section}.{new}")
+        log.warning("%s: %s.%s is deprecated: rename it %s.%s (the old name goes in oncorisk 0.3)",
+                    where, section, old, section, new)
+        part[new] = part.pop(old)
+    return config
+
+
 def validate_config(config: dict, file: str = "config.yaml", sources: list[str] | None = None) -> dict:
     """Validate a configuration dict, fill in defaults, and check options that contradict each other.
 
@@ -127,6 +149,7 @@ def validate_config(config: dict, file: str = "config.yaml", sources: list[str] 
     schema = load_schema("config")
     if not isinstance(config, dict):
         raise input_error(file, "top level", config, "a YAML mapping of keys to values")
+    config = upgrade_keys(config, file, sources)
     errors = sorted(Validator(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
         key = [str(k) for k in errors[0].absolute_path]

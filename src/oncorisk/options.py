@@ -22,7 +22,7 @@ from oncorisk.errors import UserError
 
 # stage -> config key -> CLI flag (the flag is the key with '-' for '_' unless named here)
 FLAGS: dict[str, dict[str, str]] = {
-    "tensors": {"chunks": "--chunk-count", "chunk_size": "--chunk-size", "min_mapq": "--min-mapq",
+    "tensors": {"shards": "--shard-count", "partition_size": "--partition-size", "min_mapq": "--min-mapq",
                 "min_base_quality": "--min-base-quality", "max_depth": "--max-depth",
                 "keep_duplicates": "--keep-duplicates", "snv_min_alt": "--snv-min-alt", "snv_min_af": "--snv-min-af",
                 "indel_min_alt": "--indel-min-alt", "indel_min_af": "--indel-min-af"},

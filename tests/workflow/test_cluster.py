@@ -25,6 +25,6 @@ def test_demo_runs_through_cluster_generic(tmp_path):
     assert (tmp_path / "results" / "cg" / "calls" / "P0001.vcf.gz").is_file()
     jobs = [line.split() for line in submitted.read_text().splitlines()]
     # every rule but `all` went through the submit script, each as its own process
-    rules = {"simulate_cohort", "validate_samples", "tensors", "call_chunk", "gather_calls", "called_samples",
+    rules = {"simulate_cohort", "validate_samples", "tensors", "call_shard", "gather_calls", "called_samples",
              "evaluate_calls", "impact", "pathways", "risk_fusion", "run_info"}
     assert len(jobs) >= len(rules) and len({pid for pid, _ in jobs}) == len(jobs)

@@ -24,7 +24,7 @@ def test_every_profile_parses_and_sets_resources_of_real_rules_only():
             # remote executors: the caller's rules ask for a GPU, and software comes from envs/*.yaml
             assert profile["software-deployment-method"] == "conda", path
             gpu_rules = {r for r, res in profile["set-resources"].items() if any(k.startswith("gpu") for k in res)}
-            assert gpu_rules == {"call_chunk", "train_caller"}, (path, gpu_rules)
+            assert gpu_rules == {"call_shard", "train_caller"}, (path, gpu_rules)
     assert executors == {"default": "local", "local-cluster": "cluster-generic", "slurm": "slurm",
                          "kubernetes": "kubernetes", "googlebatch": "googlebatch"}
 

@@ -55,7 +55,7 @@ def _slurm_command(base: list[str], *extra: str) -> list[str]:
             "--default-resources", "slurm_partition=main", "mem_mb=1000", "runtime=30", *extra]
 
 
-NO_GPU = ["--set-resources", "call_chunk:slurm_partition=main", "call_chunk:gpu=0",
+NO_GPU = ["--set-resources", "call_shard:slurm_partition=main", "call_shard:gpu=0",
           "train_caller:slurm_partition=main", "train_caller:gpu=0"]
 
 
@@ -81,10 +81,10 @@ def test_demo_on_slurm_equals_a_local_run_and_a_missing_gpu_stops_at_once(slurm,
     assert got.keys() == expected.keys()
     assert sorted(k for k in got if got[k] != expected[k]) == []
 
-    # the shipped profile asks for gpu: 1 for call_chunk; this node has no GPU gres: sbatch refuses, and
+    # the shipped profile asks for gpu: 1 for call_shard; this node has no GPU gres: sbatch refuses, and
     # snakemake stops with that message (docs/cloud.md gives the CPU override) instead of waiting
-    gpu = subprocess.run(_slurm_command(base, "--set-resources", "call_chunk:slurm_partition=main", "call_chunk:gpu=1",
-                                        "--forcerun", "call_chunk", "--until", "call_chunk"),
+    gpu = subprocess.run(_slurm_command(base, "--set-resources", "call_shard:slurm_partition=main", "call_shard:gpu=1",
+                                        "--forcerun", "call_shard", "--until", "call_shard"),
                          cwd=tmp_path, capture_output=True, text=True)
     assert gpu.returncode not in (0, -9, 137), gpu.stderr[-3000:]
     assert "SLURM sbatch failed" in gpu.stderr and "Invalid generic resource" in gpu.stderr, gpu.stderr[-3000:]

@@ -68,10 +68,11 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     assert len(risk) == 40 and risk["risk"].notna().all()
     ranking = pd.read_csv(tmp_path / "results" / "mini" / "pathways" / "pathway_ranking.tsv", sep="\t")
     assert len(ranking) == 15 and ranking["q"].between(0, 1).all()
-    tensors = [json.loads((tmp_path / "results" / "mini" / "tensors" / "P0001" / f"chunk{k}" / "tensor_info.json")
+    tensors = [json.loads((tmp_path / "results" / "mini" / "tensors" / "P0001" / f"shard{k}" / "tensor_info.json")
                           .read_text()) for k in (0, 1)]
     assert all(t["mode"] == "somatic" and t["labels"] for t in tensors)
-    assert sum(t["n_sites"] for t in tensors) > 0 and tensors[0]["chunk"] == {"size": 500000, "index": 0, "count": 2}
+    assert sum(t["n_sites"] for t in tensors) > 0 and tensors[0]["shard"] == {"index": 0, "count": 2}
+    assert tensors[0]["partition_size"] == 500000
     again = subprocess.run([*cmd, "-n"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     report = subprocess.run([*cmd[:-2], "--report", "report.html"], cwd=tmp_path, capture_output=True, text=True)

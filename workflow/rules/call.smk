@@ -1,19 +1,19 @@
-# Stage call: the caller scores each tensors chunk; chunks are gathered into one sorted, indexed VCF per
+# Stage call: the caller scores each tensors shard; shards are gathered into one sorted, indexed VCF per
 # sample; BAM samples then enter impact with their calls. Also: evaluation and the train_caller target.
 
 
-rule call_chunk:
+rule call_shard:
     input:
-        tensors=f"{RESULTS}/tensors/{{sample}}/chunk{{chunk}}",
+        tensors=f"{RESULTS}/tensors/{{sample}}/shard{{shard}}",
         ref=reference_input(),
         pon=pon_input(),
     output:
-        vcf=temp(f"{RESULTS}/calls/chunks/{{sample}}.chunk{{chunk}}.vcf.gz"),
-        tbi=temp(f"{RESULTS}/calls/chunks/{{sample}}.chunk{{chunk}}.vcf.gz.tbi"),
+        vcf=temp(f"{RESULTS}/calls/shards/{{sample}}.shard{{shard}}.vcf.gz"),
+        tbi=temp(f"{RESULTS}/calls/shards/{{sample}}.shard{{shard}}.vcf.gz.tbi"),
     log:
-        f"{LOGS}/call/{{sample}}.chunk{{chunk}}.log",
+        f"{LOGS}/call/{{sample}}.shard{{shard}}.log",
     benchmark:
-        f"{BENCH}/call/{{sample}}.chunk{{chunk}}.tsv"
+        f"{BENCH}/call/{{sample}}.shard{{shard}}.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1
@@ -21,17 +21,17 @@ rule call_chunk:
         mem_mb=1500,
         runtime=60,
     params:
-        options=call_options,
+        extra=stage_flags("call", config),
     shell:
-        "oncorisk call --tensors {input.tensors:q} --ref {input.ref:q} {params.options} "
+        "oncorisk call --tensors {input.tensors:q} --ref {input.ref:q} {params.extra} --sample-name {wildcards.sample} "
         "--out {output.vcf:q} > {log:q} 2>&1"
 
 
 rule gather_calls:
     input:
-        chunks=lambda wc: [
-            f"{RESULTS}/calls/chunks/{wc.sample}.chunk{k}.vcf.gz"
-            for k in tensor_chunks()
+        shards=lambda wc: [
+            f"{RESULTS}/calls/shards/{wc.sample}.shard{k}.vcf.gz"
+            for k in tensor_shards()
         ],
     output:
         vcf=f"{RESULTS}/calls/{{sample}}.vcf.gz",
@@ -47,7 +47,7 @@ rule gather_calls:
         mem_mb=500,
         runtime=10,
     shell:
-        "oncorisk gather-vcf --out {output.vcf:q} {input.chunks:q} > {log:q} 2>&1"
+        "oncorisk gather-vcf --out {output.vcf:q} {input.shards:q} > {log:q} 2>&1"
 
 
 rule called_samples:
@@ -93,9 +93,9 @@ rule evaluate_calls:
         mem_mb=500,
         runtime=10,
     params:
-        options=evaluate_options,
+        extra=lambda wc: evaluate_flags(config, wc.sample),
     shell:
-        "oncorisk evaluate --query {input.query:q} --ref {input.ref:q} {params.options} "
+        "oncorisk evaluate --query {input.query:q} --ref {input.ref:q} {params.extra} "
         "--out {output:q} > {log:q} 2>&1"
 
 
@@ -115,9 +115,9 @@ rule train_tensors:
         mem_mb=2000,
         runtime=120,
     params:
-        options=train_set_options,
+        extra=get_train_set_flags,
     shell:
-        "oncorisk tensors --ref {input.ref:q} {params.options} --threads {threads} "
+        "oncorisk tensors --ref {input.ref:q} {params.extra} --threads {threads} "
         "--out {output:q} > {log:q} 2>&1"
 
 

@@ -17,9 +17,9 @@ rule validate_samples:
         mem_mb=500,
         runtime=5,
     params:
-        options=validate_options(),
+        extra=stage_flags("validate", config),
     shell:
-        "oncorisk validate --samples {input.sheet:q} {params.options} --out {output:q} > {log:q} 2>&1"
+        "oncorisk validate --samples {input.sheet:q} {params.extra} --out {output:q} > {log:q} 2>&1"
 
 
 rule run_info:
@@ -40,8 +40,8 @@ rule run_info:
         runtime=30,
     params:
         config=json.dumps(dict(config), sort_keys=True),
-        inputs=run_info_inputs(),
-        model=f"--model {shlex.quote(caller_model())}" if BAM_SAMPLES else "",
+        inputs=run_info_inputs(config),
+        model=config["call"]["model"] if BAM_SAMPLES else "",  # '': no caller ran
     shell:
         "oncorisk run-info --config-json {params.config:q} --samples {input.sheet:q} "
-        "--inputs {params.inputs} {params.model} --out {output:q} > {log:q} 2>&1"
+        "--inputs {params.inputs} --model {params.model:q} --out {output:q} > {log:q} 2>&1"

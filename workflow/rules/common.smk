@@ -13,8 +13,17 @@ from oncorisk.config import (
 )
 from oncorisk.errors import UserError
 from oncorisk.fusion.inputs import outcome_kind
-from oncorisk.caller.defaults import default_model
-from oncorisk.options import workflow_flags
+from oncorisk.rules import (
+    evaluate_flags,
+    reads_flags,
+    resolve_paths,
+    run_info_inputs,
+    sample_truth,
+    sim_path as _sim_path,
+    simulate_flags,
+    stage_flags,
+    train_set_flags,
+)
 from oncorisk.simulate import layout as sim_layout
 
 CONFIG_FILES = [str(f) for f in workflow.configfiles]
@@ -28,29 +37,25 @@ def _fail(exc):
 
 
 try:
-    config.update(validate_config(dict(config), CONFIG_FILE, CONFIG_FILES))
+    # validated, then every path and derived default the rules pass filled in (oncorisk.rules)
+    config.update(
+        resolve_paths(
+            validate_config(dict(config), CONFIG_FILE, CONFIG_FILES), workflow.basedir
+        )
+    )
 except UserError as exc:
     _fail(exc)
-
-# bundled resources (network, gene sets) resolve against the workflow's folder when run from elsewhere
-for _key in ("network", "gene_sets"):
-    _path = config[_key]
-    if not os.path.exists(_path) and os.path.exists(
-        os.path.join(workflow.basedir, _path)
-    ):
-        config[_key] = os.path.join(workflow.basedir, _path)
 
 COHORT = config["cohort"]
 RESULTS = f"results/{COHORT}"
 LOGS = f"logs/{COHORT}"
 BENCH = f"logs/{COHORT}/benchmarks"  # snakemake benchmark: files; benchmarks/ holds our scripts
 SIMULATE = config["simulate"]["enabled"]
-SIM_DIR = f"{RESULTS}/simulated"
 
 
 def sim_path(relative):
     """A file of the demo simulator's output (its layout: oncorisk.simulate.layout)."""
-    return f"{SIM_DIR}/{relative}"
+    return _sim_path(config, relative)
 
 
 for _folder in ("results", RESULTS, "logs", LOGS):
@@ -60,20 +65,16 @@ for _folder in ("results", RESULTS, "logs", LOGS):
             f"or set another cohort in {CONFIG_FILE}"
         )
 
+SAMPLE_SHEET = config["samples"]
+REFERENCE = config["reference"]
+ANNOTATION = config["annotation"]
+REGIONS = config["regions"]
 if SIMULATE:
-    SAMPLE_SHEET = sim_path(sim_layout.SHEET)
-    REFERENCE = sim_path(sim_layout.REFERENCE)
-    ANNOTATION = sim_path(sim_layout.ANNOTATION)
-    REGIONS = sim_path(sim_layout.PANEL)
     # simulated patient ids are known from the config alone, so no rule waits on the sheet to be parsed
     BAM_SAMPLES, VCF_SAMPLES = patient_split(
         config["simulate"]["patients"], config["simulate"]["bam_patients"]
     )
 else:
-    SAMPLE_SHEET = config["samples"]
-    REFERENCE = config["reference"]
-    ANNOTATION = config["annotation"]
-    REGIONS = config["regions"]
     try:
         _samples = load_samples(
             SAMPLE_SHEET,
@@ -126,16 +127,16 @@ def summary_inputs():
     return files
 
 
-def tensor_chunks():
-    return range(config["tensors"]["chunks"])
+def tensor_shards():
+    return range(config["tensors"]["shards"])
 
 
 def tensor_outputs():
-    """The tensors folders of every BAM sample (one per chunk)."""
+    """The tensors folders of every BAM sample (one per shard)."""
     return [
-        f"{RESULTS}/tensors/{sample}/chunk{chunk}"
+        f"{RESULTS}/tensors/{sample}/shard{shard}"
         for sample in BAM_SAMPLES
-        for chunk in tensor_chunks()
+        for shard in tensor_shards()
     ]
 
 
@@ -159,79 +160,19 @@ def sample_bam_inputs(wildcards):
     return [b for b in sample_bams(wildcards.sample) if b]
 
 
-def tensor_options(wildcards):
-    """Command-line options of `oncorisk tensors` for one sample and chunk."""
-    tumor, normal = sample_bams(wildcards.sample)
-    opts = [
-        f"--bam {shlex.quote(tumor)}",
-        f"--chunk-index {wildcards.chunk}",
-        workflow_flags("tensors", config["tensors"]),
-    ]
-    if normal:
-        opts.append(f"--normal-bam {shlex.quote(normal)}")
-    if REGIONS:
-        opts.append(f"--regions {shlex.quote(REGIONS)}")
-    if (
-        SIMULATE
-    ):  # the demo knows its truth: label the candidates (training and evaluation)
-        somatic, germline = (
-            sim_path(sim_layout.truth_vcf(wildcards.sample, kind))
-            for kind in ("somatic", "germline")
-        )
-        if config["mode"] == "somatic":
-            opts.append(f"--truth-vcf {somatic} --germline-truth-vcf {germline}")
-        else:
-            opts.append(f"--truth-vcf {germline}")
-        opts.append(f"--confident-bed {sim_path(sim_layout.CONFIDENT)}")
-    return " ".join(opts)
-
-
-def caller_model():
-    return config["call"]["model"] or default_model(config["mode"])
-
-
-def call_options(wildcards):
-    """Command-line options of `oncorisk call` for one tensors chunk."""
-    model = workflow_flags(
-        "call", config["call"], {"model": caller_model()}, ["model", "min_qual"]
-    )
-    pon = workflow_flags("call", config["call"], keys=["pon"])
-    return f"{model} --sample-name {wildcards.sample} --device {config['device']}" + (
-        f" {pon}" if pon else ""
-    )
+def get_reads_flags(wildcards):
+    """--bam/--normal-bam (and the demo's labelling truth) of one BAM sample."""
+    return reads_flags(config, wildcards.sample, *sample_bams(wildcards.sample))
 
 
 def pon_input():
-    """The panel of normals, when configured (an input of call_chunk, so a new panel reruns the calls)."""
+    """The panel of normals, when configured (an input of call_shard, so a new panel reruns the calls)."""
     return [config["call"]["pon"]] if config["call"]["pon"] else []
 
 
 def call_truth(sample):
     """(truth VCF, confident BED, somatic?) for evaluating a sample's calls, or None."""
-    if SIMULATE:
-        kind = "somatic" if config["mode"] == "somatic" else "germline"
-        return (
-            sim_path(sim_layout.truth_vcf(sample, kind)),
-            sim_path(sim_layout.CONFIDENT),
-            kind == "somatic",
-        )
-    if config["call"]["truth_vcf"]:
-        return (
-            config["call"]["truth_vcf"],
-            config["call"]["confident_bed"],
-            config["mode"] == "somatic",
-        )
-    return None
-
-
-def evaluate_options(wildcards):
-    truth, bed, somatic = call_truth(wildcards.sample)
-    opts = [f"--truth {shlex.quote(truth)}"]
-    if bed:
-        opts.append(f"--bed {shlex.quote(bed)}")
-    if somatic:
-        opts.append("--somatic")
-    return " ".join(opts)
+    return sample_truth(config, sample)
 
 
 def train_sets():
@@ -240,23 +181,8 @@ def train_sets():
     return sets
 
 
-def train_set_options(wildcards):
-    s = train_sets()[wildcards.tset]
-    opts = [
-        f"--bam {shlex.quote(s['bam'])}",
-        f"--truth-vcf {shlex.quote(s['truth_vcf'])}",
-    ]
-    for key in (
-        "normal_bam",
-        "germline_truth_vcf",
-        "confident_bed",
-        "unknown_af_above",
-    ):
-        if s.get(key) is not None:
-            opts.append(f"--{key.replace('_', '-')} {shlex.quote(str(s[key]))}")
-    if s.get("regions"):
-        opts.append(f"--regions {shlex.quote(s['regions'])}")
-    return " ".join(opts)
+def get_train_set_flags(wildcards):
+    return train_set_flags(train_sets()[wildcards.tset])
 
 
 def train_caller_inputs():
@@ -267,56 +193,11 @@ def train_caller_inputs():
     return []
 
 
-def run_info_inputs():
-    """LABEL=PATH pairs of the run's input files, for run_info.json's checksums."""
-    pairs = {
-        "reference": REFERENCE,
-        "annotation": ANNOTATION,
-        "regions": REGIONS,
-        "network": config["network"],
-        "gene_sets": config["gene_sets"],
-        "sample_sheet": SAMPLE_SHEET,
-        "panel_of_normals": config["call"]["pon"],
-    }
-    if SIMULATE:
-        pairs["simulator_manifest"] = sim_path(sim_layout.MANIFEST)
-    return " ".join(shlex.quote(f"{k}={v}") for k, v in pairs.items() if v)
-
-
 def impact_sheet():
     """The sheet impact reads: BAM samples carry the caller's VCFs."""
     if BAM_SAMPLES:
         return f"{RESULTS}/samples.called.tsv"
     return f"{RESULTS}/samples.validated.tsv"
-
-
-def simulate_settings():
-    """simulate.* keys of the config as --set KEY=VALUE arguments (enabled is the workflow's switch)."""
-    return " ".join(
-        "--set {}".format(
-            shlex.quote("{}={}".format(key, json.dumps(value, separators=(",", ":"))))
-        )
-        for key, value in config["simulate"].items()
-        if key != "enabled"
-    )
-
-
-def impact_options():
-    """Command-line options of `oncorisk impact`: the impact section of the config (oncorisk.options)."""
-    imp = config["impact"]
-    demo_hotspots = sim_path(sim_layout.HOTSPOTS) if SIMULATE else None
-    flags = workflow_flags(
-        "impact",
-        imp,
-        {
-            "hotspots": imp["hotspots"] or demo_hotspots,
-            "callable": imp["callable"] or REGIONS,
-        },
-    )
-    for flag, path in (("--gtf", ANNOTATION), ("--ref", REFERENCE)):
-        if path:
-            flags += f" {flag} {shlex.quote(path)}"
-    return flags
 
 
 def annotation_input():
@@ -326,33 +207,6 @@ def annotation_input():
 
 def reference_input():
     return [REFERENCE] if REFERENCE else []
-
-
-def validate_options():
-    """Command-line options of `oncorisk validate`: the sheet's column names and the cohort call file."""
-    opts = [f"--mode {config['mode']}"]
-    opts += [
-        f"--column {shlex.quote(f'{ours}={theirs}')}"
-        for ours, theirs in config["sample_columns"].items()
-    ]
-    if config["calls"]:
-        opts.append(f"--cohort-calls {shlex.quote(config['calls'])}")
-    return " ".join(opts)
-
-
-def pathway_options():
-    """Command-line options of `oncorisk pathways`: the pathways section of the config (oncorisk.options)."""
-    pw = config["pathways"]
-    demo_labels = sim_path(sim_layout.LABELS) if SIMULATE else None
-    opts = [
-        workflow_flags("pathways", pw, {"labels": pw["labels"] or demo_labels}),
-        f"--device {config['device']}",
-    ]
-    if REGIONS:
-        opts.append(f"--callable {shlex.quote(REGIONS)}")
-    if ANNOTATION:
-        opts.append(f"--gtf {shlex.quote(ANNOTATION)}")
-    return " ".join(opts)
 
 
 def outcome_mode():
@@ -378,11 +232,3 @@ def fusion_figures():
         name: report(f"{out}/{png}", caption=f"../report/{rst}", category="Fusion")
         for name, (png, rst) in figures.items()
     }
-
-
-def fusion_options():
-    """Command-line options of `oncorisk fusion`: the fusion section of the config (oncorisk.options)."""
-    return (
-        f"{workflow_flags('fusion', config['fusion'])} "
-        f"--seed {config['seed']} --device {config['device']}"
-    )

@@ -26,8 +26,8 @@ rule risk_fusion:
         runtime=30,
     params:
         out=lambda wildcards, output: os.path.dirname(output.metrics),
-        options=fusion_options(),
+        extra=stage_flags("fusion", config),
     shell:
         "oncorisk fusion --samples {input.sheet:q} --pathway-scores {input.pathways:q} --gene-scores {input.genes:q} "
         "--impact {input.matrix:q} --tmb {input.tmb:q} --variants {input.variants:q} --gene-sets {input.gene_sets:q} "
-        "{params.options} --threads {threads} --out {params.out:q} > {log:q} 2>&1"
+        "{params.extra} --threads {threads} --out {params.out:q} > {log:q} 2>&1"

@@ -29,6 +29,6 @@ rule impact:
         runtime=30,
     params:
         out=lambda wildcards, output: os.path.dirname(output.info),
-        options=impact_options(),
+        extra=stage_flags("impact", config),
     shell:
-        "oncorisk impact --samples {input.sheet:q} --out {params.out:q} {params.options} > {log:q} 2>&1"
+        "oncorisk impact --samples {input.sheet:q} --out {params.out:q} {params.extra} > {log:q} 2>&1"

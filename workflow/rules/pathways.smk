@@ -34,9 +34,8 @@ rule pathways:
         runtime=30,
     params:
         out=lambda wildcards, output: os.path.dirname(output.info),
-        options=pathway_options(),
-        seed=config["seed"],
+        extra=stage_flags("pathways", config),
     shell:
         "oncorisk pathways --impact {input.matrix:q} --network {input.network:q} "
-        "--gene-sets {input.gene_sets:q} {params.options} --seed {params.seed} "
+        "--gene-sets {input.gene_sets:q} {params.extra} "
         "--out {params.out:q} > {log:q} 2>&1"

@@ -21,8 +21,7 @@ rule simulate_cohort:
         runtime=30,
     params:
         out=lambda wildcards, output: os.path.dirname(output.manifest),
-        seed=config["seed"],
-        settings=simulate_settings(),
+        extra=simulate_flags(config),
     shell:
-        "oncorisk simulate --out {params.out:q} --seed {params.seed} {params.settings} "
+        "oncorisk simulate --out {params.out:q} {params.extra} "
         "--threads {threads} > {log:q} 2>&1"

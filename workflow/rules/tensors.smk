@@ -1,4 +1,4 @@
-# Stage tensors: pileups of each BAM sample around candidate SNVs/indels, scattered over region chunks.
+# Stage tensors: pileups of each BAM sample around candidate SNVs/indels, scattered over region shards.
 
 
 rule tensors:
@@ -6,11 +6,11 @@ rule tensors:
         bams=sample_bam_inputs,
         ref=reference_input(),
     output:
-        directory(f"{RESULTS}/tensors/{{sample}}/chunk{{chunk}}"),
+        directory(f"{RESULTS}/tensors/{{sample}}/shard{{shard}}"),
     log:
-        f"{LOGS}/tensors/{{sample}}.chunk{{chunk}}.log",
+        f"{LOGS}/tensors/{{sample}}.shard{{shard}}.log",
     benchmark:
-        f"{BENCH}/tensors/{{sample}}.chunk{{chunk}}.tsv"
+        f"{BENCH}/tensors/{{sample}}.shard{{shard}}.tsv"
     conda:
         "../../envs/reads.yaml"
     threads: 1
@@ -18,6 +18,8 @@ rule tensors:
         mem_mb=1000,
         runtime=60,
     params:
-        options=tensor_options,
+        reads=get_reads_flags,
+        extra=stage_flags("tensors", config),
     shell:
-        "oncorisk tensors --ref {input.ref:q} {params.options} --out {output:q} > {log:q} 2>&1"
+        "oncorisk tensors --ref {input.ref:q} {params.reads} --shard-index {wildcards.shard} {params.extra} "
+        "--out {output:q} > {log:q} 2>&1"

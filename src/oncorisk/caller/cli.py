@@ -8,7 +8,8 @@ import re
 
 from oncorisk.errors import UserError
 from oncorisk.options import add_device_option, add_force_option, add_stage_options, check_stage_options
-from oncorisk.tensors.cli import add_read_options, read_options
+from oncorisk.tensors.cli import add_read_options
+from oncorisk.tensors.cli import options_from as tensor_options_from
 
 log = logging.getLogger("oncorisk")
 
@@ -71,7 +72,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="the panel, a sites-only VCF (.vcf.gz, indexed)")
     p.set_defaults(func=cmd_make_pon)
 
-    p = sub.add_parser("gather-vcf", help="concatenate a sample's chunk VCFs (in chunk order) into one indexed VCF")
+    p = sub.add_parser("gather-vcf", help="concatenate a sample's shard VCFs (in shard order) into one indexed VCF")
     p.add_argument("vcfs", nargs="+")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_gather_vcf)
@@ -92,14 +93,9 @@ def register(sub) -> None:
 
 def cmd_call(args: argparse.Namespace) -> int:
     from oncorisk.caller.run import CallOptions, command_line, run_call
-    from oncorisk.tensors.run import TensorOptions
-
     tensor_opts = None
     if args.bam:
-        filt, th = read_options(args, bool(args.normal_bam))
-        tensor_opts = TensorOptions(bam=args.bam, ref=args.ref, normal_bam=args.normal_bam, regions=args.regions,
-                                    chunk_size=args.chunk_size, chunk_index=args.chunk_index,
-                                    chunk_count=args.chunk_count, filt=filt, thresholds=th, threads=args.threads)
+        tensor_opts = tensor_options_from(args, labels=False)
     elif not args.tensors:
         raise UserError("call: give --bam (and --normal-bam for tumour/normal) or --tensors folders")
     if not args.out.endswith(".vcf.gz"):
@@ -166,7 +162,7 @@ def cmd_gather_vcf(args: argparse.Namespace) -> int:
     from oncorisk.caller.vcf import gather_vcfs
 
     n = gather_vcfs(args.vcfs, args.out)
-    log.info("gather-vcf: %d records from %d chunks -> %s", n, len(args.vcfs), args.out)
+    log.info("gather-vcf: %d records from %d shards -> %s", n, len(args.vcfs), args.out)
     return 0
 
 

@@ -1,7 +1,7 @@
 """``oncorisk call``: tensors (made on the fly from BAMs, or read from tensors folders), model, VCF.
 
-Streaming: one chunk at a time is encoded, scored in batches and written, so memory is bounded by the
-chunk size whatever the genome.
+Streaming: one partition (or tensors folder) at a time is encoded, scored in batches and written, so memory is
+bounded by the partition size whatever the genome.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from oncorisk.errors import UserError
 from oncorisk.repro import pick_device
 from oncorisk.tensors.layout import layout_info
 from oncorisk.genome.fasta import open_reference
-from oncorisk.tensors.run import TensorOptions, iter_chunks, load_tensors
+from oncorisk.tensors.run import TensorOptions, iter_partitions, load_tensors
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def run_call(opts: CallOptions) -> dict:
         sample = opts.sample if opts.sample is not None else bam_sample_name(to.bam)
         normal = opts.normal_sample if opts.normal_sample is not None else (
             bam_sample_name(to.normal_bam) if to.normal_bam else None)
-        chunks = ((s, t) for s, t, _ in iter_chunks(to))
+        blocks = ((s, t) for s, t, _ in iter_partitions(to))
     else:
         if not opts.tensors:
             raise UserError("call: give --bam (and --normal-bam) or --tensors folders")
@@ -80,7 +80,7 @@ def run_call(opts: CallOptions) -> dict:
         sample = opts.sample if opts.sample is not None else bam_sample_name(inputs["bam"])
         normal = opts.normal_sample if opts.normal_sample is not None else (
             bam_sample_name(inputs["normal_bam"]) if inputs.get("normal_bam") else None)
-        chunks = (load_tensors(f)[:2] for f in opts.tensors)
+        blocks = (load_tensors(f)[:2] for f in opts.tensors)
     fasta = open_reference(opts.ref)
     contigs = list(zip(fasta.references, fasta.lengths))
     if somatic and (normal is None or normal == sample):
@@ -102,7 +102,7 @@ def run_call(opts: CallOptions) -> dict:
     stats = dict(candidates=0, PASS=0, LowQual=0, RefCall=0, GERMLINE=0, PON=0)
 
     def lines():
-        for sites, tensors in chunks:
+        for sites, tensors in blocks:
             if len(sites) == 0:
                 continue
             probs = predict_probabilities(net, np.asarray(tensors), device, opts.batch)

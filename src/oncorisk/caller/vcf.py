@@ -151,9 +151,9 @@ def format_records(sites: pd.DataFrame, probs: dict[str, np.ndarray], somatic: b
 
 
 def gather_vcfs(paths: list[str], out: str) -> int:
-    """Concatenate chunk VCFs of one sample (same samples, chunks in genome order) into one indexed VCF.
+    """Concatenate shard VCFs of one sample (same samples, shards in genome order) into one indexed VCF.
 
-    The header is the first chunk's (its command line names that chunk). Records must come out sorted
+    The header is the first shard's (its command line names that shard). Records must come out sorted
     by the FASTA's contig order and position; anything else is refused.
     """
     from oncorisk.io.text import open_text
@@ -161,19 +161,19 @@ def gather_vcfs(paths: list[str], out: str) -> int:
     header, records, columns = None, [], None
     order: dict[str, int] = {}
     for path in paths:
-        with open_text(path, "a chunk VCF written by 'oncorisk call' (run that chunk first)") as fh:
+        with open_text(path, "a shard VCF written by 'oncorisk call' (run that shard first)") as fh:
             lines = "".join(fh).splitlines()
         if not lines or not lines[-1:] or not any(ln.startswith("#CHROM") for ln in lines):
-            raise UserError(f"{path}: no #CHROM header line: not a chunk VCF written by 'oncorisk call'")
+            raise UserError(f"{path}: no #CHROM header line: not a shard VCF written by 'oncorisk call'")
         head = [ln for ln in lines if ln.startswith("#")]
         if columns is None:
             header, columns = head, head[-1]
             order = {ln.split("ID=")[1].split(",")[0]: i for i, ln in enumerate(head) if ln.startswith("##contig=")}
         elif head[-1] != columns:
-            raise UserError(f"{path}: sample columns differ from {paths[0]}: gather chunks of one sample only")
+            raise UserError(f"{path}: sample columns differ from {paths[0]}: gather shards of one sample only")
         records += [ln for ln in lines if ln and not ln.startswith("#")]
     keys = [(order.get(r.split("\t", 2)[0], -1), int(r.split("\t", 2)[1])) for r in records]
     if any(a > b for a, b in zip(keys, keys[1:])):
-        raise UserError(f"{out}: chunk VCFs are not in genome order: give them in chunk order")
+        raise UserError(f"{out}: shard VCFs are not in genome order: give them in shard order")
     write_vcf(out, "\n".join(header or []) + "\n", records)
     return len(records)

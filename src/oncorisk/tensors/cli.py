@@ -36,8 +36,22 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_tensors)
 
 
+# flags renamed after 0.1.0 (a shard is a job's share, a partition the span read at once: DeepVariant's names); the old
+# spellings still parse, with a warning, until 0.3
+DEPRECATED_FLAGS = {"--chunk-index": "--shard-index", "--chunk-count": "--shard-count", "--chunk-size": "--partition-size"}
+
+
+class _Deprecated(argparse.Action):
+    """An old flag: warns once and stores into the new flag's destination."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        log.warning("%s is deprecated: use %s (the old name goes in oncorisk 0.3)", option_string,
+                    DEPRECATED_FLAGS[option_string])
+        setattr(namespace, self.dest, values)
+
+
 def add_read_options(p: argparse.ArgumentParser) -> None:
-    """Read filters, candidate thresholds and chunking, shared by ``tensors`` and ``call`` (config section tensors)."""
+    """Read filters, candidate thresholds, shard and partition, shared by ``tensors`` and ``call``."""
     g = p.add_argument_group("reads")
     add_stage_options(g, "tensors", READ_KEYS)
     g.add_argument("--keep-secondary", action="store_true", help="count secondary alignments")
@@ -45,14 +59,16 @@ def add_read_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--keep-qcfail", action="store_true", help="count QC-fail reads")
     add_stage_options(p.add_argument_group("candidates (empty: germline DeepVariant-like; somatic AF 0.03)"),
                       "tensors", CANDIDATE_KEYS)
-    g = p.add_argument_group("regions and shards")
+    g = p.add_argument_group("regions, shards and partitions")
     g.add_argument("--regions", nargs="+", help="BED files and/or CONTIG[:START-END] (1-based); default: all contigs")
-    add_stage_options(g, "tensors", ["chunk_size"])
-    g.add_argument("--chunk-index", type=int, default=0, help="process share K of --chunk-count (scatter)")
-    # standalone, one share; the workflow passes its tensors.chunks (docs/tensors.md)
-    g.add_argument("--chunk-count", type=int, default=1, help="number of shares the regions are split into "
-                   "(the workflow's tensors.chunks; default 1)")
-    g.add_argument("--threads", type=int, default=1, help="chunks processed in parallel")
+    add_stage_options(g, "tensors", ["partition_size"])
+    g.add_argument("--shard-index", type=int, default=0, help="process shard K of --shard-count (scatter)")
+    # standalone, one shard; the workflow passes its tensors.shards (docs/tensors.md)
+    g.add_argument("--shard-count", type=int, default=1, help="number of shards the regions are split into "
+                   "(the workflow's tensors.shards; default 1)")
+    for old, new in DEPRECATED_FLAGS.items():
+        g.add_argument(old, dest=new[2:].replace("-", "_"), type=int, action=_Deprecated, help=argparse.SUPPRESS)
+    g.add_argument("--threads", type=int, default=1, help="partitions processed in parallel")
 
 
 def read_options(args: argparse.Namespace, normal: bool):
@@ -62,8 +78,8 @@ def read_options(args: argparse.Namespace, normal: bool):
     from oncorisk.tensors.candidates import GERMLINE, SOMATIC
     from oncorisk.tensors.pileup import FLAG_NAMES, ReadFilter
 
-    check_stage_options(args, "tensors", READ_KEYS + CANDIDATE_KEYS + ["chunk_size"])
-    for key in ("chunk_count", "threads"):
+    check_stage_options(args, "tensors", READ_KEYS + CANDIDATE_KEYS + ["partition_size"])
+    for key in ("shard_count", "threads"):
         if getattr(args, key) < 1:
             raise UserError(f"--{key.replace('_', '-')}: bad value {getattr(args, key)}: must be >= 1")
     excluded = FLAG_NAMES["unmapped"]
@@ -81,16 +97,17 @@ def read_options(args: argparse.Namespace, normal: bool):
     return filt, th
 
 
-def options_from(args: argparse.Namespace):
-    """The TensorOptions the parsed flags give."""
+def options_from(args: argparse.Namespace, labels: bool = True):
+    """The TensorOptions the parsed flags give (``labels``: the truth flags of ``tensors``; ``call`` has none)."""
     from oncorisk.tensors.run import TensorOptions
 
     filt, th = read_options(args, bool(args.normal_bam))
-    return TensorOptions(bam=args.bam, ref=args.ref, out=args.out, normal_bam=args.normal_bam, regions=args.regions,
-                         chunk_size=args.chunk_size, chunk_index=args.chunk_index, chunk_count=args.chunk_count,
-                         filt=filt, thresholds=th, truth_vcf=args.truth_vcf, germline_truth_vcf=args.germline_truth_vcf,
-                         confident_bed=args.confident_bed, truth_sample=args.truth_sample, threads=args.threads,
-                         unknown_af_above=args.unknown_af_above, force=args.force)
+    truth = dict(out=args.out, truth_vcf=args.truth_vcf, germline_truth_vcf=args.germline_truth_vcf,
+                 confident_bed=args.confident_bed, truth_sample=args.truth_sample,
+                 unknown_af_above=args.unknown_af_above, force=args.force) if labels else {}
+    return TensorOptions(bam=args.bam, ref=args.ref, normal_bam=args.normal_bam, regions=args.regions,
+                         partition_size=args.partition_size, shard_index=args.shard_index,
+                         shard_count=args.shard_count, filt=filt, thresholds=th, threads=args.threads, **truth)
 
 
 def cmd_tensors(args: argparse.Namespace) -> int:

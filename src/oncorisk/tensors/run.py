@@ -1,4 +1,5 @@
-"""``oncorisk tensors``: regions to chunks, chunks to candidates and tensors, written atomically.
+"""``oncorisk tensors``: a shard of the regions to partitions, partitions to candidates and tensors, written
+atomically.
 
 Output folder:
 
@@ -7,8 +8,11 @@ Output folder:
   counts, and labels when a truth VCF was given;
 - ``tensor_info.json``: format version, shape, channel names, dtype, filters, thresholds, inputs.
 
-Memory is bounded by the chunk size (default 500 kb), not by the genome: each chunk is counted, encoded
-and appended to a temporary file before the next is read.
+Names (as DeepVariant's): a **shard** is one job's share of a sample's regions (``--shard-index`` K of
+``--shard-count`` N; the workflow's ``tensors.shards``); a **partition** is a span of at most
+``partition_size`` bases read at once inside a shard. Memory is bounded by the partition size (default
+500 kb), not by the genome: each partition is counted, encoded and appended to a temporary file before the
+next is read.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from oncorisk.errors import UserError
 from oncorisk.genome.fasta import open_reference
 from oncorisk.genome.regions import parse_regions
 from oncorisk.io.atomic import atomic_dir
+from oncorisk.options import check_value
 from oncorisk.tensors import labels as lab
 from oncorisk.tensors.candidates import GERMLINE, SITE_COLUMNS, SOMATIC, Thresholds, allele_counts, find_candidates
 from oncorisk.tensors.encode import encode_sites
@@ -36,7 +41,7 @@ from oncorisk.tensors.layout import WINDOW, layout_info
 from oncorisk.tensors.pileup import ReadFilter, open_alignment, pileup_region
 
 log = logging.getLogger(__name__)
-GLUE = 1000  # region intervals closer than this are read as one chunk
+GLUE = 1000  # region intervals closer than this are read as one partition
 
 
 @dataclass
@@ -46,9 +51,9 @@ class TensorOptions:
     out: str | None = None
     normal_bam: str | None = None
     regions: list[str] | None = None  # BED paths or CONTIG[:START-END] (1-based, inclusive)
-    chunk_size: int = 500_000
-    chunk_index: int = 0
-    chunk_count: int = 1
+    partition_size: int = 500_000
+    shard_index: int = 0
+    shard_count: int = 1
     filt: ReadFilter = field(default_factory=ReadFilter)
     thresholds: Thresholds | None = None  # default: GERMLINE, or SOMATIC with a normal
     truth_vcf: str | None = None
@@ -80,16 +85,16 @@ def check_contigs(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, r
                         f"the reads were aligned to")
 
 
-def split_chunks(regions: list[tuple[str, int, int]], chunk_size: int, index: int = 0,
-                 count: int = 1) -> list[tuple[str, int, int, list[tuple[int, int]]]]:
-    """Share ``index`` of ``count`` near-equal shares of the regions (in bases), as chunks.
+def split_partitions(regions: list[tuple[str, int, int]], partition_size: int, index: int = 0,
+                     count: int = 1) -> list[tuple[str, int, int, list[tuple[int, int]]]]:
+    """Shard ``index`` of ``count`` near-equal shards of the regions (in bases), as partitions.
 
-    A chunk is (contig, start, end, intervals): the span read in one go, and the region intervals in it
-    where candidates are kept. Intervals closer than ``GLUE`` bases share a chunk (a capture panel's
-    exons are read once, not once per exon), and no chunk spans much more than ``chunk_size`` bases.
+    A partition is (contig, start, end, intervals): the span read in one go, and the region intervals in it
+    where candidates are kept. Intervals closer than ``GLUE`` bases share a partition (a capture panel's
+    exons are read once, not once per exon), and no partition spans much more than ``partition_size`` bases.
     """
     if not 0 <= index < count:
-        raise UserError(f"--chunk-index: bad value {index}: must be 0..{count - 1} for --chunk-count {count}")
+        raise UserError(f"--shard-index: bad value {index}: must be 0..{count - 1} for --shard-count {count}")
     total = sum(b - a for _, a, b in regions)
     lo, hi = total * index // count, total * (index + 1) // count
     pieces, done = [], 0
@@ -97,19 +102,19 @@ def split_chunks(regions: list[tuple[str, int, int]], chunk_size: int, index: in
         s, e = max(a, a + lo - done), min(b, a + hi - done)
         done += b - a
         while s < e:
-            pieces.append((c, s, min(e, s + chunk_size)))
-            s += chunk_size
-    chunks: list = []
+            pieces.append((c, s, min(e, s + partition_size)))
+            s += partition_size
+    partitions: list = []
     for c, s, e in pieces:
-        last = chunks[-1] if chunks else None
-        if last and last[0] == c and s - last[2] <= GLUE and e - last[1] <= chunk_size:
-            chunks[-1] = (c, last[1], e, last[3] + [(s, e)])
+        last = partitions[-1] if partitions else None
+        if last and last[0] == c and s - last[2] <= GLUE and e - last[1] <= partition_size:
+            partitions[-1] = (c, last[1], e, last[3] + [(s, e)])
         else:
-            chunks.append((c, s, e, [(s, e)]))
-    return chunks
+            partitions.append((c, s, e, [(s, e)]))
+    return partitions
 
 
-def _chunk_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
+def _partition_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
     opts, (contig, start, end, intervals) = args
     fasta = open_reference(opts.ref)
     clen = fasta.get_reference_length(contig)
@@ -161,9 +166,9 @@ def _chunk_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
     return sites, tensors, stats
 
 
-def iter_chunks(opts: TensorOptions):
-    """Yield (sites, tensors, stats) per chunk, in order (sites with 1-based ``pos``); chunks run in
-    ``opts.threads`` processes."""
+def iter_partitions(opts: TensorOptions):
+    """Yield (sites, tensors, stats) per partition of the shard, in order (sites with 1-based ``pos``);
+    partitions run in ``opts.threads`` processes."""
     fasta = open_reference(opts.ref)
     for path in [opts.bam] + ([opts.normal_bam] if opts.normal_bam else []):
         aln = open_alignment(path, opts.ref)
@@ -172,33 +177,33 @@ def iter_chunks(opts: TensorOptions):
     for path in (opts.truth_vcf, opts.germline_truth_vcf, opts.confident_bed):
         if path and not Path(path).is_file():
             raise UserError(f"{path}: file not found: give an existing truth VCF / confident BED")
-    if opts.chunk_size < 1000:
-        raise UserError(f"--chunk-size: bad value {opts.chunk_size}: use at least 1000 bases")
-    chunks = split_chunks(parse_regions(opts.regions, fasta), opts.chunk_size, opts.chunk_index, opts.chunk_count)
-    jobs = [(opts, c) for c in chunks]
+    check_value("tensors", "partition_size", opts.partition_size)
+    partitions = split_partitions(parse_regions(opts.regions, fasta), opts.partition_size, opts.shard_index,
+                                  opts.shard_count)
+    jobs = [(opts, p) for p in partitions]
     if opts.threads > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=opts.threads) as ex:
-            yield from ex.map(_chunk_job, jobs)
+            yield from ex.map(_partition_job, jobs)
     else:
         for j in jobs:
-            yield _chunk_job(j)
+            yield _partition_job(j)
 
 
 def run_tensors(opts: TensorOptions) -> dict:
-    """Write tensors, sites and tensor_info.json for the requested chunks into ``opts.out``."""
+    """Write tensors, sites and tensor_info.json for the requested shard into ``opts.out``."""
     info = layout_info(opts.mode)
     with atomic_dir(opts.out, "tensors", opts.force) as tmp:
         raw = tmp / "tensors.raw"
         n, tables = 0, []
-        totals = dict(reads=0, downsampled=0, bases=0, chunks=0)
+        totals = dict(reads=0, downsampled=0, bases=0, partitions=0)
         with open(raw, "wb") as fh:
-            for sites, tensors, stats in iter_chunks(opts):
+            for sites, tensors, stats in iter_partitions(opts):
                 fh.write(np.ascontiguousarray(tensors).tobytes())
                 n += len(sites)
                 tables.append(sites)
                 for k in ("reads", "downsampled", "bases"):
                     totals[k] += stats[k]
-                totals["chunks"] += 1
+                totals["partitions"] += 1
         shape = (n, info["width"], info["channels"])
         with open(tmp / "tensors.npy", "wb") as out, open(raw, "rb") as src:
             np.lib.format.write_array_header_1_0(out, {"descr": np.dtype(info["dtype"]).str, "fortran_order": False,
@@ -213,7 +218,7 @@ def run_tensors(opts: TensorOptions) -> dict:
             inputs=dict(bam=str(opts.bam), normal_bam=opts.normal_bam, ref=str(opts.ref), regions=opts.regions,
                         truth_vcf=opts.truth_vcf, germline_truth_vcf=opts.germline_truth_vcf,
                         confident_bed=opts.confident_bed, unknown_af_above=opts.unknown_af_above),
-            chunk=dict(size=opts.chunk_size, index=opts.chunk_index, count=opts.chunk_count),
+            shard=dict(index=opts.shard_index, count=opts.shard_count), partition_size=opts.partition_size,
             read_filter=asdict(opts.filt), thresholds=asdict(opts.thresholds or (SOMATIC if opts.normal_bam else GERMLINE)),
             labels=bool(opts.truth_vcf), counts=totals,
             files=dict(tensors="tensors.npy", sites="sites.tsv")))
