@@ -6,8 +6,10 @@ SNVs, common prefix/suffix trimmed, indels left-aligned against the FASTA), then
 Genotype concordance is the fraction of matched alleles whose genotype (het / hom-alt) agrees.
 In somatic mode, results are also given by VAF bin (truth VAF for recall, the call's VAF for precision).
 
-This is allele matching after normalisation, not haplotype comparison (as hap.py / vcfeval): two
-different representations of one complex haplotype still count as an error.
+Beside allele matching, ``haplotype`` reports a haplotype comparison (caller/hapcompare.py, as vcfeval and
+hap.py do): within windows of nearby variants, both sides' genotypes are applied to the reference and the
+haplotype sequences compared, so one event written two ways (a complex substitution as one record or as two,
+an insertion in a repeat split in pieces) matches. Precision counts query variants, recall truth variants.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
+from oncorisk.caller.hapcompare import Call, compare_contig
 from oncorisk.errors import UserError
 from oncorisk.io.atomic import atomic_path
 from oncorisk.io.intervals import read_bed
@@ -47,9 +50,10 @@ def _vaf(rec, col) -> float:
     return math.nan
 
 
-def read_alleles(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only: bool, role: str,
-                 somatic: bool = False) -> dict:
-    """Normalised alleles -> (genotype class 1 het / 2 hom-alt, VAF) of the chosen sample column."""
+def read_calls(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only: bool, role: str,
+               somatic: bool = False) -> list[tuple[str, Call, float]]:
+    """(contig, call, VAF) per record whose genotype carries an alternate allele, in file order; each call holds
+    its alleles' normalised keys with their genotype class (1 het, 2 hom-alt)."""
     vf = open_vcf(path)
     samples = list(vf.header.samples)
     if sample is not None and sample not in samples:
@@ -62,7 +66,7 @@ def read_alleles(path: str, fasta: pysam.FastaFile, sample: str | None, pass_onl
         raise UserError(f"{path}: no contig in common with the reference (VCF: {', '.join(sorted(vcf_contigs)[:4])}; "
                         f"FASTA: {', '.join(sorted(fa_contigs)[:4])}): rename the contigs (bcftools annotate "
                         f"--rename-chrs) to the reference's")
-    out: dict = {}
+    out = []
     for rec in vf:
         if rec.chrom not in fa_contigs:
             continue
@@ -71,14 +75,29 @@ def read_alleles(path: str, fasta: pysam.FastaFile, sample: str | None, pass_onl
         if somatic and role == "query" and "SOMATIC" in rec.header.info and "SOMATIC" not in rec.info:
             continue
         gt = rec.samples[col].get("GT") if col is not None and "GT" in rec.format else None
-        vaf = _vaf(rec, col)
+        alts, keys = [], []
         for k, alt in enumerate(rec.alts or (), start=1):
             cls = genotype_class(gt, k)
             if cls == 0:
                 continue
-            for pos, ref, a in normalise_allele(fasta, rec.chrom, rec.pos - 1, rec.ref, alt):
-                out[(rec.chrom, pos, ref, a)] = (cls, vaf)
+            normalised = normalise_allele(fasta, rec.chrom, rec.pos - 1, rec.ref, alt)
+            if not normalised:
+                continue
+            alts.append(alt.upper())
+            keys += [((rec.chrom, *key), cls) for key in normalised]
+        if not alts:
+            continue
+        hom = len(alts) == 1 and keys[0][1] == 2
+        call = Call.from_record(rec.pos - 1, rec.ref.upper(), alts, het=not hom, keys=tuple(keys))
+        out.append((rec.chrom, call, _vaf(rec, col)))
     return out
+
+
+def read_alleles(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only: bool, role: str,
+                 somatic: bool = False) -> dict:
+    """Normalised alleles -> (genotype class 1 het / 2 hom-alt, VAF) of the chosen sample column."""
+    return {key: (cls, vaf) for _, call, vaf in read_calls(path, fasta, sample, pass_only, role, somatic)
+            for key, cls in call.keys}
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict:
@@ -102,18 +121,24 @@ def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sam
     from oncorisk.genome.fasta import open_reference
 
     fasta = open_reference(ref)
-    t = read_alleles(truth, fasta, truth_sample, False, "truth", somatic)
-    q = read_alleles(query, fasta, query_sample, pass_only, "query", somatic)
-    if bed:
-        regions = read_bed(bed)
+    tc = read_calls(truth, fasta, truth_sample, False, "truth", somatic)
+    qc = read_calls(query, fasta, query_sample, pass_only, "query", somatic)
+    regions = read_bed(bed) if bed else None
 
-        def inside(d):
-            return {k: v for k, v in d.items() if in_intervals(np.array([k[1]]), regions.get(k[0], []))[0]}
+    def inside(contig: str, pos: int) -> bool:
+        return regions is None or bool(in_intervals(np.array([pos]), regions.get(contig, []))[0])
 
-        t, q = inside(t), inside(q)
-    if min_vaf is not None:
-        t = {k: v for k, v in t.items() if not v[1] < min_vaf}
-        q = {k: v for k, v in q.items() if not v[1] < min_vaf}
+    def keep(calls):
+        """Records with an allele in the BED and a VAF not below min_vaf (for the haplotype comparison)."""
+        return [(c, call, vaf) for c, call, vaf in calls if (min_vaf is None or not vaf < min_vaf)
+                and any(inside(c, key[1]) for key, _ in call.keys)]
+
+    def alleles(calls):
+        """Allele keys in the BED -> (genotype class, VAF) (allele matching)."""
+        return {key: (cls, vaf) for c, call, vaf in keep(calls) for key, cls in call.keys if inside(c, key[1])}
+
+    t, q = alleles(tc), alleles(qc)
+    tc, qc = keep(tc), keep(qc)
     result: dict = dict(truth=str(truth), query=str(query), bed=bed, pass_only=pass_only,
                         matching="allele after normalisation (split, trim, left-align)")
     for kind in ("SNV", "INDEL"):
@@ -125,6 +150,7 @@ def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sam
         result[kind] = row
     both = t.keys() & q.keys()
     result["ALL"] = _prf(len(both), len(q.keys() - t.keys()), len(t.keys() - q.keys()))
+    result["haplotype"] = haplotype_metrics(fasta, tc, qc)
     if somatic:
         bins = []
         for lo, hi in VAF_BINS:
@@ -139,6 +165,33 @@ def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sam
                              recall=_r(rec), precision=_r(prec), f1=_r(f)))
         result["by_vaf"] = bins
     return result
+
+
+def haplotype_metrics(fasta: pysam.FastaFile, truth: list, query: list) -> dict:
+    """SNV / INDEL / ALL precision, recall and F1 by haplotype comparison (caller/hapcompare.py): recall over truth
+    alleles, precision over query alleles; a window whose haplotypes differ credits its allele matches only."""
+    counts = {kind: dict(t_tp=0, t_all=0, q_tp=0, q_all=0) for kind in ("SNV", "INDEL", "ALL")}
+    contigs = list(dict.fromkeys([c for c, _, _ in truth] + [c for c, _, _ in query]))
+    for contig in contigs:
+        t = [call for c, call, _ in truth if c == contig]
+        q = [call for c, call, _ in query if c == contig]
+        for tw, qw, matched in compare_contig(fasta, contig, t, q):
+            t_keys = {key for call in tw for key, _ in call.keys}
+            q_keys = {key for call in qw for key, _ in call.keys}
+            for side, keys, other in (("t", t_keys, q_keys), ("q", q_keys, t_keys)):
+                for key in keys:
+                    for kind in (kind_of(key), "ALL"):
+                        counts[kind][f"{side}_all"] += 1
+                        counts[kind][f"{side}_tp"] += bool(matched or key in other)
+    out: dict = {"matching": "haplotype sequences per window of variants within 10 bases (genotype-aware), "
+                             "allele matching inside windows that differ"}
+    for kind, n in counts.items():
+        p = n["q_tp"] / n["q_all"] if n["q_all"] else math.nan
+        r = n["t_tp"] / n["t_all"] if n["t_all"] else math.nan
+        f = 2 * p * r / (p + r) if n["q_all"] and n["t_all"] and p + r > 0 else math.nan
+        out[kind] = dict(truth_tp=n["t_tp"], fn=n["t_all"] - n["t_tp"], query_tp=n["q_tp"], fp=n["q_all"] - n["q_tp"],
+                         precision=_r(p), recall=_r(r), f1=_r(f))
+    return out
 
 
 def write_metrics(result: dict, out: str) -> None:

@@ -14,8 +14,15 @@ at 99. FILTER:
 AD and VAF of indels count reads by haplotype comparison (tensors/haplotype.py), so reads the aligner
 clipped inside a repeat still count; DP is at least AD's sum.
 
-Every candidate gets a record (RefCall too, as DeepVariant), so a site can be traced from the VCF back
-to its tensor row. Candidates at one position with several alleles are written one record per allele.
+Every candidate is written (RefCall too, as DeepVariant), so a site can be traced from the VCF back to its
+tensor row. Candidate alleles that overlap (the same anchor, or overlapping REF spans) form one **locus**
+(``group_loci``); germline loci are genotyped jointly (``locus_genotypes``): the model's per-allele genotype
+probabilities are combined into a posterior over every diploid genotype of the locus, and the locus is written
+as one record, multi-allelic where the called genotype holds two alternate alleles (GT 1/2, PL for every
+genotype in VCF order, AD per allele). A called record keeps only the alleles of its genotype (as GATK and
+DeepVariant trim); a RefCall record lists every candidate allele. Somatic records stay one per allele, and at
+most two alleles of a locus are called (the others are written RefCall), so no locus has more than two
+alternate alleles in a genotype.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import pandas as pd
 
 from oncorisk import __version__
 from oncorisk.errors import UserError
+from oncorisk.genome.alleles import overlapping_alleles
 from oncorisk.io.atomic import write_bgzip_vcf as write_vcf
 
 MAX_PHRED = 99.0
@@ -63,11 +71,17 @@ def phred(p_wrong: np.ndarray) -> np.ndarray:
     return np.minimum(-10 * np.log10(p), MAX_PHRED)
 
 
+def _reference_uri(reference: str) -> str:
+    """The reference as the command named it: a file URI for an absolute path, the relative path as given
+    otherwise, so the same command in another folder writes the same bytes."""
+    return f"file://{reference}" if os.path.isabs(reference) else str(reference)
+
+
 def vcf_header(contigs: list[tuple[str, int]], samples: list[str], somatic: bool, reference: str, model: str,
                command: str, min_qual: float, extra: list[str] | None = None) -> str:
     command = command.encode("unicode_escape").decode("ascii")  # one header line, whatever the arguments hold
     lines = ["##fileformat=VCFv4.2", f"##source=oncorisk-{__version__}", f"##oncoriskCommand={command}",
-             f"##oncoriskModel={model}", f"##reference=file://{os.path.abspath(reference)}"]
+             f"##oncoriskModel={model}", f"##reference={_reference_uri(reference)}"]
     lines += [f"##contig=<ID={c},length={n}>" for c, n in contigs]
     lines += [
         '##FILTER=<ID=PASS,Description="All filters passed">',
@@ -88,8 +102,8 @@ def vcf_header(contigs: list[tuple[str, int]], samples: list[str], somatic: bool
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality, phred-scaled P(genotype wrong)">',
         '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Read depth at the anchor (counted bases and deletions)">',
-        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Reads supporting the reference and the alternate allele">',
-        '##FORMAT=<ID=VAF,Number=A,Type=Float,Description="Alternate allele fraction, AD[alt] / DP">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Reads supporting the reference and each alternate allele">',
+        '##FORMAT=<ID=VAF,Number=A,Type=Float,Description="Alternate allele fractions, AD[alt] / DP">',
         '##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Phred-scaled genotype likelihoods, normalised to 0">',
     ]
     cols = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"] + list(samples)
@@ -102,6 +116,104 @@ def _sample_field(gt: str, gq: int, dp: int, ref_n: int, alt_n: int, pl: np.ndar
 
 
 GT_STRINGS = ("0/0", "0/1", "1/1")
+MAX_LOCUS_ALLELES = 6  # alleles genotyped jointly at one locus (28 genotypes); weaker candidates are written RefCall
+
+
+def group_loci(sites: pd.DataFrame) -> list[np.ndarray]:
+    """Row indices of ``sites`` per locus (``genome.alleles.overlapping_alleles``)."""
+    return overlapping_alleles(sites["contig"].to_numpy(), sites["pos"].to_numpy(), sites["ref"].str.len().to_numpy())
+
+
+def diploid_genotypes(n_alts: int) -> list[tuple[int, int]]:
+    """Every diploid genotype (j, k), j <= k, of alleles 0..n_alts, in VCF order (PL: index k(k+1)/2 + j)."""
+    return [(j, k) for k in range(n_alts + 1) for j in range(k + 1)]
+
+
+def locus_genotypes(g: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Joint genotype posteriors of one locus from the model's per-allele genotype probabilities.
+
+    ``g`` is (alleles, 3): each candidate allele's P(0, 1 or 2 copies). A diploid genotype gives every allele a
+    copy number (0, 1 or 2, summing to at most 2), and its likelihood is the product of the alleles'
+    probabilities of those copy numbers (the model scored each allele against all other reads, so the alleles'
+    outputs are taken as independent evidence), under a flat prior. With one allele this is the model's output.
+
+    Returns:
+        (genotypes in VCF order, their posterior probabilities).
+    """
+    n = len(g)
+    gts = diploid_genotypes(n)
+    logg = np.log(np.clip(g, 1e-12, 1.0))
+    logl = np.empty(len(gts))
+    for i, (j, k) in enumerate(gts):
+        copies = np.zeros(n + 1, dtype=int)
+        copies[j] += 1
+        copies[k] += 1
+        logl[i] = logg[np.arange(n), copies[1:]].sum()
+    post = np.exp(logl - logl.max())
+    return gts, post / post.sum()
+
+
+def _locus_record(sites: pd.DataFrame, rows: np.ndarray, g: np.ndarray, ref_n: np.ndarray, alt_n: np.ndarray,
+                  depth: np.ndarray, min_qual: float) -> str:
+    """One germline VCF record for the candidate rows of a locus."""
+    if len(rows) > MAX_LOCUS_ALLELES:
+        raise ValueError("locus too large")  # the caller splits off the weakest alleles first
+    gts, post = locus_genotypes(g[rows])
+    best = int(post.argmax())
+    called = sorted({a for a in gts[best] if a})
+    keep = called or list(range(1, len(rows) + 1))  # a RefCall record lists every allele
+    # the record's REF spans the kept alleles; each ALT is its allele with the reference around it
+    contig = sites["contig"].iat[rows[0]]
+    pos, ref, alt = (sites[c].to_numpy()[rows] for c in ("pos", "ref", "alt"))
+    idx = [a - 1 for a in keep]
+    start, stop = min(pos[i] for i in idx), max(pos[i] + len(ref[i]) for i in idx)
+    bases = dict()
+    for i in range(len(rows)):
+        bases.update({pos[i] + k: b for k, b in enumerate(ref[i])})
+    rec_ref = "".join(bases[x] for x in range(start, stop))
+    alts = [rec_ref[: pos[i] - start] + alt[i] + rec_ref[pos[i] - start + len(ref[i]):] for i in idx]
+    while len(rec_ref) > 1 and all(len(a) > 1 and a[-1] == rec_ref[-1] for a in alts):  # shared suffix
+        rec_ref, alts = rec_ref[:-1], [a[:-1] for a in alts]
+    # genotype, qualities and PL over the kept alleles (a subset of the locus: GATK's allele subsetting)
+    sub = {a: n for n, a in enumerate([0] + keep)}
+    sub_gts = [(j, k) for j, k in gts if j in sub and k in sub]
+    pl_raw = phred(np.array([post[gts.index(x)] for x in sub_gts]))
+    pl = np.rint(pl_raw - pl_raw.min()).astype(int)
+    gt = "/".join(str(sub[a]) for a in gts[best])
+    qual = float(phred(post[0]))
+    gq = int(np.rint(phred(1 - post[best])))
+    filt = "RefCall" if not called else ("PASS" if qual >= min_qual else "LowQual")
+    ads = [int(alt_n[rows[i]]) for i in idx]
+    ref_count = int(min(ref_n[rows[i]] for i in idx))
+    dp = int(max(depth[rows].max(), ref_count + sum(ads)))
+    vaf = ",".join(f"{(a / dp if dp else 0.0):.4g}" for a in ads)
+    sample = f"{gt}:{gq}:{dp}:{ref_count},{','.join(map(str, ads))}:{vaf}:{','.join(str(int(v)) for v in pl)}"
+    return f"{contig}\t{start}\t.\t{rec_ref}\t{','.join(alts)}\t{qual:.2f}\t{filt}\t.\tGT:GQ:DP:AD:VAF:PL\t{sample}"
+
+
+def _germline_records(sites: pd.DataFrame, g: np.ndarray, ref_n, alt_n, dp, min_qual: float) -> list[str]:
+    """One record per locus (``group_loci``); a locus of more than ``MAX_LOCUS_ALLELES`` candidates keeps the
+    most likely variant alleles and writes the others as their own RefCall records."""
+    out: list[tuple[int, str]] = []  # (first row of the contig's block, line)
+    for rows in group_loci(sites):
+        if len(rows) > MAX_LOCUS_ALLELES:
+            order = rows[np.argsort(g[rows, 0], kind="stable")]  # lowest P(0 copies) first
+            rows, rest = np.sort(order[:MAX_LOCUS_ALLELES]), np.sort(order[MAX_LOCUS_ALLELES:])
+            for r in rest:
+                line = _locus_record(sites, np.array([r]), g, ref_n, alt_n, dp, min_qual)
+                if "\tRefCall\t" not in line:  # demoted: never a second call at the locus
+                    f = line.split("\t")
+                    f[6] = "RefCall"
+                    line = "\t".join(f)
+                out.append((int(r), line))
+        out.append((int(rows[0]), _locus_record(sites, rows, g, ref_n, alt_n, dp, min_qual)))
+    rank = {c: i for i, c in enumerate(dict.fromkeys(sites["contig"]))}
+
+    def key(item):
+        f = item[1].split("\t", 2)
+        return rank[f[0]], int(f[1]), item[0]
+
+    return [line for _, line in sorted(out, key=key)]
 
 
 def format_records(sites: pd.DataFrame, probs: dict[str, np.ndarray], somatic: bool, min_qual: float) -> list[str]:
@@ -119,20 +231,20 @@ def format_records(sites: pd.DataFrame, probs: dict[str, np.ndarray], somatic: b
     ref_n = np.where(indel, sites["hap_ref"], sites["ref_fwd"] + sites["ref_rev"])
     alt_n = np.where(indel, sites["hap_alt"], sites["alt_fwd"] + sites["alt_rev"])
     dp = np.maximum(sites["depth"].to_numpy(), ref_n + alt_n)
-    lines = []
     if not somatic:
-        qual = phred(g[:, 0])
-        for i, r in enumerate(sites.itertuples(index=False)):
-            filt = "RefCall" if gt_idx[i] == 0 else ("PASS" if qual[i] >= min_qual else "LowQual")
-            sample = _sample_field(GT_STRINGS[gt_idx[i]], gq[i], dp[i], ref_n[i], alt_n[i], pl[i])
-            lines.append(f"{r.contig}\t{r.pos}\t.\t{r.ref}\t{r.alt}\t{qual[i]:.2f}\t{filt}\t.\tGT:GQ:DP:AD:VAF:PL\t{sample}")
-        return lines
+        return _germline_records(sites, g, ref_n, alt_n, sites["depth"].to_numpy(), min_qual)
     s = probs["somatic"].astype(np.float64)
     cls = s.argmax(1)
     qual = phred(1 - s[:, 2])
     n_ref = np.where(indel, sites["normal_hap_ref"], sites["normal_ref_fwd"] + sites["normal_ref_rev"])
     n_alt = np.where(indel, sites["normal_hap_alt"], sites["normal_alt_fwd"] + sites["normal_alt_rev"])
     n_dp = np.maximum(sites["normal_depth"].to_numpy(), n_ref + n_alt)
+    for rows in group_loci(sites):  # at most two alleles of a locus called; the others RefCall
+        called = rows[cls[rows] != 0]
+        if len(called) > 2:
+            weakest = called[np.argsort(-(1 - s[called, 0]), kind="stable")][2:]
+            cls[weakest] = 0
+    lines = []
     for i, r in enumerate(sites.itertuples(index=False)):
         if cls[i] == 2:
             filt, info = ("PASS" if qual[i] >= min_qual else "LowQual"), "SOMATIC;"

@@ -59,12 +59,29 @@ def normalise_allele(fasta: pysam.FastaFile, contig: str, pos: int, ref: str, al
         return []
     if len(ref) == len(alt):
         return [(pos + i, r, a) for i, (r, a) in enumerate(zip(ref, alt)) if r != a]
-    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:  # common suffix
-        ref, alt = ref[:-1], alt[:-1]
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:  # common prefix, keeping one anchor base
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    if len(ref) > 1 and len(alt) > 1:
-        return [(pos, ref, alt)]  # complex: kept as written
-    lo = max(0, pos - 500)
-    context = np.frombuffer(fasta.fetch(contig, lo, pos + 1).upper().encode(), dtype=np.uint8)
-    return [left_align(context, pos, ref, alt, offset=lo)]
+    start, r, a = trim_alleles(pos, ref, alt)
+    if r and a:
+        return [(start, r, a)]  # complex: kept as written (trimmed)
+    # a plain insertion or deletion, anchored on the base before it (also when the record's own first bases
+    # differ, e.g. GAGT>AGT, the deletion of the G)
+    lo = max(0, start - 1 - 500)
+    context = np.frombuffer(fasta.fetch(contig, lo, start).upper().encode(), dtype=np.uint8)
+    if start < 1 or len(context) < start - lo:
+        return [(start, r, a)]  # at the contig's first base: no anchor
+    base = chr(context[-1])
+    return [left_align(context, start - 1, base + r, base + a, offset=lo)]
+
+
+def overlapping_alleles(contig: np.ndarray, pos: np.ndarray, ref_len: np.ndarray) -> list[np.ndarray]:
+    """Indices of alleles per locus: alleles on one contig whose REF spans ``[pos, pos + ref_len)`` overlap, or
+    that share their anchor base, chained into one locus (an SNV under a deletion, +T/+TT/+TTT at a homopolymer).
+    Loci come sorted by (contig, position), each with its indices sorted."""
+    loci: list[list[int]] = []
+    cur_contig, cur_end = None, -1
+    for i in np.lexsort((pos, contig)) if len(pos) else []:
+        if contig[i] != cur_contig or pos[i] >= cur_end:
+            loci.append([])
+            cur_contig, cur_end = contig[i], pos[i] + ref_len[i]
+        loci[-1].append(int(i))
+        cur_end = max(cur_end, pos[i] + ref_len[i])
+    return [np.array(sorted(x), dtype=np.int64) for x in loci]
