@@ -255,6 +255,20 @@ def test_train_caller_writes_a_loadable_checkpoint(small_cohort, tmp_path):
         assert ka == kb and np.array_equal(va.numpy(), vb.numpy())  # same seed, same weights
     bad = cli("train-caller", "--tensors", t, "--name", "x", "--version", "1.0", "--out", tmp_path / "models")
     assert bad.returncode == 2 and "semantic versioning" in bad.stderr
+    # fine-tuning: a warm start from the bundled germline model, recorded; zero epochs of training would keep its
+    # weights, one epoch at a tiny learning rate stays close to them; a somatic checkpoint is refused (layout)
+    res = cli("train-caller", "--tensors", t, "--name", "ft", "--version", "0.1.0", "--epochs", "1", "--lr", "1e-7",
+              "--init-from", "germline-illumina", "--out", tmp_path / "models")
+    assert res.returncode == 0, res.stderr
+    ft, ft_info = load_checkpoint(str(tmp_path / "models" / "ft-v0.1.0"))
+    base, _ = load_checkpoint("germline-illumina")
+    assert ft_info["training"]["init_from"]["name"] == "germline-illumina"
+    member = {k: v for k, v in base.state_dict().items() if k.startswith("members.0.")}
+    assert all(np.allclose(v.numpy(), ft.state_dict()[k].numpy(), atol=1e-4) for k, v in member.items())
+    assert not all(np.allclose(v.numpy(), a.state_dict()[k].numpy(), atol=1e-4) for k, v in member.items())
+    bad = cli("train-caller", "--tensors", t, "--name", "y", "--version", "0.1.0", "--init-from", "somatic-illumina",
+              "--out", tmp_path / "models")
+    assert bad.returncode == 2 and "another layout" in bad.stderr and not (tmp_path / "models" / "y-v0.1.0").exists()
 
 
 def test_spike_in_plants_detectable_alleles(small_cohort, tmp_path):

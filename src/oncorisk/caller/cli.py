@@ -44,6 +44,9 @@ def register(sub) -> None:
     p.add_argument("--loss", choices=["ce", "focal"], default="ce")
     p.add_argument("--members", type=int, default=1, help="networks trained from consecutive seeds, averaged (default 1)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--init-from", metavar="MODEL", help="warm start (fine-tuning): begin from this checkpoint's weights "
+                   "(a bundled name or a folder of the same tensor layout), e.g. germline-illumina on a lab's own "
+                   "truth set; refused when the layout differs")
     add_device_option(p)
     add_force_option(p)
     p.set_defaults(func=cmd_train_caller)
@@ -135,7 +138,7 @@ def cmd_train_caller(args: argparse.Namespace) -> int:
     info = train_caller(TrainOptions(data=args.tensors, out=args.out, name=args.name, version=args.version,
                                      epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
                                      loss=args.loss, seed=args.seed, device=args.device, recipe=command_line(),
-                                     members=args.members, force=args.force))
+                                     members=args.members, force=args.force, init_from=args.init_from))
     v = info["validation"]
     log.info("train-caller: %s, %d member(s), validation F1 %.4f -> %s", info["name"], args.members, v["f1"],
              info["folder"])

@@ -47,6 +47,7 @@ class TrainOptions:
     members: int = 1  # networks trained from seeds seed, seed+1, ...; probabilities averaged
     extra_info: dict = field(default_factory=dict)
     force: bool = False  # write into a non-empty model folder (io.atomic's output rule)
+    init_from: str | None = None  # warm start: a checkpoint (name or folder) of the same tensor layout
 
 
 def load_training_data(folders: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, dict, list]:
@@ -126,11 +127,13 @@ def train_caller(opts: TrainOptions) -> dict:
     tr = ~val
     log.info("training %s on %d candidates (%d validation), device %s", opts.name, tr.sum(), val.sum(), device)
     cfg = CallerConfig(channels=x.shape[2], somatic=somatic)
+    init = initial_states(opts.init_from, layout, cfg, opts.members) if opts.init_from else None
     w_gt = class_weights(y_gt[tr]).to(device)
     w_som = class_weights(y_som[tr]).to(device) if somatic else None
     states, member_metrics, histories = {}, [], []
     for k in range(opts.members):
-        state, metrics, history = _fit_one(opts, opts.seed + k, cfg, x, y_gt, y_som, tr, val, w_gt, w_som, device)
+        state, metrics, history = _fit_one(opts, opts.seed + k, cfg, x, y_gt, y_som, tr, val, w_gt, w_som, device,
+                                           init[k] if init else None)
         states[f"member{k}"] = state
         member_metrics.append(metrics)
         histories.append(history)
@@ -153,6 +156,7 @@ def train_caller(opts: TrainOptions) -> dict:
                               class_weights_somatic=w_som.cpu().tolist() if somatic else None,
                               optimizer=f"Adam lr {opts.lr}", batch=opts.batch, max_epochs=opts.epochs,
                               patience=opts.patience, seed=opts.seed, device=str(device), recipe=opts.recipe,
+                              init_from=init_record(opts.init_from) if opts.init_from else None,
                               **opts.extra_info),
                 validation=best_metrics, history=history)
     folder = Path(opts.out) / f"{opts.name}-v{opts.version}"
@@ -163,11 +167,44 @@ def train_caller(opts: TrainOptions) -> dict:
     return info
 
 
-def _fit_one(opts: TrainOptions, seed: int, cfg: CallerConfig, x, y_gt, y_som, tr, val, w_gt, w_som, device):
-    """Train one network; returns (best state, its validation metrics, history)."""
+def initial_states(spec: str, layout: dict, cfg: CallerConfig, members: int) -> list[dict]:
+    """The warm-start weights for each member: member k of the checkpoint ``spec`` (cycled when it has fewer).
+
+    Raises:
+        UserError: when the checkpoint's tensor layout or network differs from the training data's.
+    """
+    from oncorisk.caller.checkpoint import check_layout, resolve_model
+
+    folder = resolve_model(spec)
+    info = json.loads((folder / "model_info.json").read_text())
+    check_layout(info, layout, str(folder), "the training tensors")
+    if info["network"] != cfg.to_dict():
+        raise UserError(f"--init-from {spec}: its network {info['network']} differs from the one these tensors "
+                        f"train ({cfg.to_dict()}): start from a checkpoint of the same network, or train from scratch")
+    states = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
+    return [states[f"member{k % info['members']}"] for k in range(members)]
+
+
+def init_record(spec: str) -> dict:
+    """What model_info.json records of a warm start: the checkpoint's name, version and weights' checksum."""
+    from oncorisk.caller.checkpoint import resolve_model
+    from oncorisk.io.provenance import sha256
+
+    folder = resolve_model(spec)
+    info = json.loads((folder / "model_info.json").read_text())
+    return dict(name=info["name"], version=info["version"], model_pt_sha256=sha256(folder / "model.pt"))
+
+
+def _fit_one(opts: TrainOptions, seed: int, cfg: CallerConfig, x, y_gt, y_som, tr, val, w_gt, w_som, device,
+             init: dict | None = None):
+    """Train one network (from ``init`` weights when given); returns (best state, its validation metrics,
+    history)."""
     seed_everything(seed)
     somatic = y_som is not None
-    net = CallerNet(cfg).to(device)
+    net = CallerNet(cfg)
+    if init is not None:
+        net.load_state_dict(init)
+    net = net.to(device)
     optim = torch.optim.Adam(net.parameters(), lr=opts.lr, weight_decay=1e-5)
 
     def loss_fn(logits, target, weight):
