@@ -274,3 +274,46 @@ def test_labels_from_giab_truth_find_every_truth_snv():
     snv = sites[(sites.kind == "SNV") & (sites.label_gt > 0)]
     assert len(snv) == 80  # every one of the 80 truth SNVs is a candidate
     assert (sites[sites.kind != "SNV"].label_gt > 0).sum() >= 10  # of 12 truth indels
+
+
+def test_a_long_deletion_the_aligner_clipped_is_a_candidate(tmp_path):
+    """A 40-bp deletion that no read aligns through: reads ending before it carry the bases after it as a trailing
+    soft clip, reads starting after it the bases before it as a leading clip. The clips, found once and exactly in
+    the reference beyond the alignment, make the deletion a candidate (DeepVariant finds such events by
+    reassembly); a clip found twice (a repeat) or nowhere adds nothing."""
+    import random
+
+    from oncorisk.tensors.run import TensorOptions, load_tensors, run_tensors
+
+    rng = random.Random(7)
+    ref = "".join(rng.choice("ACGT") for _ in range(600))
+    fa = tmp_path / "del.fa"
+    fa.write_text(">d\n" + ref + "\n")
+    pysam.faidx(str(fa))
+    d0, d1 = 300, 340  # deleted: ref[300:340], after the anchor at 0-based 299 (1-based 300)
+    hap = ref[:d0] + ref[d1:]
+    lines = [f"@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:d\tLN:{len(ref)}\n"]
+    for k in range(6):  # trailing clips: aligned up to the deletion, then 15-30 clipped bases
+        clip = 15 + 3 * k
+        start = d0 - (100 - clip)
+        seq = hap[start:start + 100]
+        lines.append(f"t{k}\t{16 * (k % 2)}\td\t{start + 1}\t60\t{100 - clip}M{clip}S\t*\t0\t0\t{seq}\t{'I' * 100}\n")
+    for k in range(6):  # leading clips: the bases before the deletion, then aligned from its end
+        clip = 12 + 3 * k
+        hstart = d0 - clip
+        seq = hap[hstart:hstart + 100]
+        lines.append(f"l{k}\t{16 * (k % 2)}\td\t{d1 + 1}\t60\t{clip}S{100 - clip}M\t*\t0\t0\t{seq}\t{'I' * 100}\n")
+    for k in range(10):  # reads of the reference haplotype through the site
+        start = 220 + 8 * k
+        lines.append(f"r{k}\t0\td\t{start + 1}\t60\t100M\t*\t0\t0\t{ref[start:start + 100]}\t{'I' * 100}\n")
+    sam = tmp_path / "del.sam"
+    sam.write_text("".join(lines))
+    bam = tmp_path / "del.bam"
+    pysam.sort("-o", str(bam), str(sam), catch_stdout=False)
+    pysam.index(str(bam))
+    run_tensors(TensorOptions(bam=str(bam), ref=str(fa), out=str(tmp_path / "t")))
+    sites, _, _ = load_tensors(tmp_path / "t")
+    dels = sites[sites.kind == "DEL"]
+    assert [(r.pos, r.ref, r.alt) for r in dels.itertuples()] == [(d0, ref[d0 - 1:d1], ref[d0 - 1])]
+    row = dels.iloc[0]
+    assert row.hap_alt >= 10 and row.hap_ref >= 5  # haplotype support: the clipped reads fit the deletion

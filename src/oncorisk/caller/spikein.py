@@ -10,6 +10,12 @@ identical and both mates of a fragment decide independently):
   follow its end, CIGAR ``aM LD bM``;
 - insertion: the bases are inserted and the read's tail trimmed to keep its length, CIGAR ``aM LI bM``.
 
+Long deletions (``LONG_DEL`` bases or more; a share ``LONG_DEL_SHARE`` of the indels outside repeats) are
+aligned as short-read aligners leave them: a read with at least ``LONG_FLANK`` bases on both sides gets the
+deletion in its CIGAR, one with a shorter right flank a trailing soft clip, one with a shorter left flank a
+leading soft clip of the bases before the deletion and an alignment that starts after it (the output is sorted
+again). The caller finds such deletions from the clips (split reads, tensors/pileup.py).
+
 Where the planted indel lies within ``CLIP_FLANK`` bases of the read's end, the edited read is aligned
 as aligners do at read ends: the short tail after the indel is soft-clipped, or (for half of such reads,
 by hash) kept as mismatches with an all-match CIGAR. The model has to learn that such reads still
@@ -41,6 +47,9 @@ from oncorisk.genome.regions import parse_regions
 log = logging.getLogger(__name__)
 CLIP_FLANK = 10
 MIN_DEPTH = 8
+LONG_DEL = (15, 60)  # lengths of the long deletions planted (bases, inclusive range)
+LONG_DEL_SHARE = 0.15
+LONG_FLANK = 30  # a long deletion is aligned through (CIGAR D) only with this many bases on both sides
 
 
 @dataclass
@@ -92,7 +101,11 @@ def choose_spikes(rng: np.random.Generator, fasta: pysam.FastaFile, contig: str,
                 body = "".join(rng.choice(list("ACGT"), size=int(rng.integers(1, 8))))
                 ins = rng.random() < 0.5
                 if not ins:
+                    if rng.random() < LONG_DEL_SHARE:
+                        body = "N" * int(rng.integers(LONG_DEL[0], LONG_DEL[1] + 1))
                     body = seq[i + 1:i + 1 + len(body)]
+                    if len(body) >= LONG_DEL[0] and not ok[i:i + len(body) + 1].all():
+                        continue  # the whole deleted span must be well covered and free
             if not ins and seq[i + 1:i + 1 + len(body)] != body:
                 continue
             spikes.append(Spike(contig, start + i, seq[i] + (body if not ins else ""), seq[i] + (body if ins else ""), vaf))
@@ -129,6 +142,11 @@ def _edit(read: pysam.AlignedSegment, sp: Spike, fasta: pysam.FastaFile) -> bool
             return False
         new = seq[:o + 1] + seq[o + 1 + L:] + tail
         flank = n - (o + 1 + L)
+        if L >= LONG_DEL[0] and min(o + 1, flank) < LONG_FLANK:  # an aligner clips a long deletion near an end
+            if flank < LONG_FLANK and flank <= o + 1:
+                return _set(read, new, qual, [(0, o + 1), (4, n - o - 1)])
+            read.reference_start = s + o + 1 + L  # the bases before the deletion become a leading clip
+            return _set(read, new, qual, [(4, o + 1), (0, n - o - 1)])
         if min(o + 1, flank) < CLIP_FLANK:  # near an end: no indel in the alignment
             return False if o + 1 < CLIP_FLANK else _set(read, new, qual, _near_end(read, sp, o, n))
         cigar = [(0, o + 1), (2, L), (0, n - o - 1)]
@@ -226,7 +244,10 @@ def spike_in(bam: str, ref: str, out_bam: str, truth_vcf: str, regions: list[str
                     break
         out.write(read)
     out.close()
-    Path(out_bam + ".tmp.bam").replace(out_bam)
+    # reads that now start after a long deletion moved: sort again (deterministic for the same input)
+    pysam.sort("-o", out_bam + ".sorted.tmp.bam", out_bam + ".tmp.bam", catch_stdout=False)
+    Path(out_bam + ".tmp.bam").unlink()
+    Path(out_bam + ".sorted.tmp.bam").replace(out_bam)
     pysam.index(out_bam)
     if normal is not None:
         normal.close()

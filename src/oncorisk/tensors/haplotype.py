@@ -51,16 +51,17 @@ def _read_scores(pile: Pileup, fasta: pysam.FastaFile, starts: np.ndarray, max_l
     d = len(alt) - len(ref)
     end_ref = pos + len(ref)  # first reference base after the event
     first = int(np.searchsorted(starts, pos - 2 * max_len - FLANK))
-    last = int(np.searchsorted(starts, end_ref, side="right"))
+    last = int(np.searchsorted(starts, end_ref + max_len, side="right"))
     out: dict[int, tuple[int, float, float]] = {}
     for j in range(first, last):
         r_start, is_rev, _, cig, seq, qual, r_end = reads[j]
-        if r_end is None or r_end <= pos or r_start >= end_ref:
+        lead = cig[0][1] if cig and cig[0][0] == 4 else 0
+        trail = cig[-1][1] if cig and cig[-1][0] == 4 else 0
+        # soft-clipped bases count: a read aligned after a deletion may carry the bases before it as a clip
+        if r_end is None or r_end + trail <= pos or r_start - lead >= end_ref:
             continue
         if len(out) >= MAX_READS:
             break
-        lead = cig[0][1] if cig and cig[0][0] == 4 else 0
-        trail = cig[-1][1] if cig and cig[-1][0] == 4 else 0
         rs = np.frombuffer(seq.encode(), dtype=np.uint8)
         q = np.frombuffer(qual, dtype=np.uint8).astype(np.float64)
         n = len(rs)

@@ -123,7 +123,12 @@ def _keep_fraction(starts: np.ndarray, ends: np.ndarray, lo: int, hi: int, max_d
     return np.where(peak > max_depth, max_depth / np.maximum(peak, 1), 1.0)
 
 
-BATCH = 20_000  # reads expanded at once: bounds memory whatever the chunk's depth
+BATCH = 20_000  # reads expanded at once: bounds memory whatever the partition's depth
+# split reads: a soft clip of at least MIN_CLIP bases found once, exactly, in the reference within MAX_SPLIT_DEL bases
+# beyond the aligned end supports a deletion of the bases between (long deletions that aligners clip)
+MIN_CLIP = 10
+MIN_SPLIT_DEL = 10
+MAX_SPLIT_DEL = 300
 
 
 class _Counter:
@@ -162,6 +167,7 @@ class _Counter:
         del_at, del_len, del_read = [], [], []
         ins_at, ins_q, ins_len, ins_read = [], [], [], []
         clip_at, clip_read = [], []
+        split: list = []  # (read, leading clip?, reference position of the clip's edge, clipped bases)
         qbase = 0
         for k, (start, _, _, cig, seq, _, _) in enumerate(batch):
             rp, qp = start, qbase
@@ -194,6 +200,8 @@ class _Counter:
                 elif op == _S:
                     clip_at.append(rp if j <= 1 and rp == start else rp - 1)
                     clip_read.append(k)
+                    if n >= MIN_CLIP:
+                        split.append((k, j == 0, rp, seq[qp - qbase + len(seq): qp - qbase + len(seq) + n]))
                     qp += n
                 elif op == _N:
                     rp += n
@@ -233,6 +241,8 @@ class _Counter:
         if clip_at:
             self._add(np.asarray(clip_at, dtype=np.int64) - lo, rev[np.asarray(clip_read, dtype=np.int64)], F_CLIP)
         hi = lo + W
+        for k, leading, edge, clip in split:
+            self._split_read_deletion(k, leading, edge, clip, rev)
         for kind, ats, lens, reads, qs in (("I", ins_at, ins_len, ins_read, ins_q),
                                            ("D", del_at, del_len, del_read, None)):
             for j in range(len(ats)):
@@ -248,6 +258,36 @@ class _Counter:
                 if c is None:
                     c = self.indels[key] = np.zeros(2, dtype=np.int64)
                 c[rev[reads[j]]] += 1
+
+
+    def _split_read_deletion(self, k: int, leading: bool, edge: int, clip: str, rev: np.ndarray) -> None:
+        """Count a deletion allele for a read whose soft clip sits, once and exactly, in the reference at least
+        ``MIN_SPLIT_DEL`` and at most ``MAX_SPLIT_DEL`` bases beyond its aligned end (``edge``: the first aligned base
+        for a leading clip, the base after the last for a trailing one)."""
+        lo, ref = self.lo, self.ref
+        clip = clip.upper().encode()
+        n = len(clip)
+        if leading:  # the clip ends where the deletion starts: search left of the alignment
+            a, b = max(0, edge - lo - MAX_SPLIT_DEL - n), edge - lo - MIN_SPLIT_DEL
+        else:
+            a, b = edge - lo + MIN_SPLIT_DEL, min(len(ref), edge - lo + MAX_SPLIT_DEL + n)
+        if a < 0 or b - a < n:
+            return
+        window = ref[a:b].tobytes()
+        at = window.find(clip)
+        if at < 0 or window.find(clip, at + 1) >= 0:
+            return  # absent, or not unique (a repeat)
+        if leading:
+            d_start, d_end = a + at + n, edge - lo  # deleted: ref[d_start:d_end], relative to lo
+        else:
+            d_start, d_end = edge - lo, a + at
+        if d_start < 1 or d_end - d_start < MIN_SPLIT_DEL:
+            return
+        key = left_align_indel(ref, lo, lo + d_start - 1, "D", ref[d_start:d_end].tobytes().decode())
+        c = self.indels.get(key)
+        if c is None:
+            c = self.indels[key] = np.zeros(2, dtype=np.int64)
+        c[rev[k]] += 1
 
 
 def pileup_region(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, contig: str, start: int, end: int,
