@@ -58,6 +58,17 @@ def row(name: str, r: dict, wall: float | None) -> str:
             f"{'' if wall is None else f'{wall:.1f} s'} |")
 
 
+def hap_row(name: str, r: dict) -> str:
+    """Haplotype comparison (evaluate's ``haplotype`` block) and genotype concordance of allele matches."""
+    s, i = r["haplotype"]["SNV"], r["haplotype"]["INDEL"]
+    f = lambda x: "n/a" if x is None else f"{x:.4f}"  # noqa: E731
+    return (f"| {name} | {f(s['precision'])} | {f(s['recall'])} | **{f(s['f1'])}** | {f(i['precision'])} | "
+            f"{f(i['recall'])} | **{f(i['f1'])}** | {f(r['SNV']['genotype_concordance'])} | "
+            f"{f(r['INDEL']['genotype_concordance'])} |")
+
+
+HAP_HEAD = ("| caller | SNV P | SNV R | SNV F1 | indel P | indel R | indel F1 | SNV GT conc. | indel GT conc. |\n"
+            "|---|---|---|---|---|---|---|---|---|")
 HEAD = ("| caller | SNV P | SNV R | SNV F1 | indel P | indel R | indel F1 | SNV TP/FP/FN | indel TP/FP/FN | wall |\n"
         "|---|---|---|---|---|---|---|---|---|---|")
 
@@ -71,25 +82,47 @@ def bcftools_somatic(ref, tumour, normal, prefix: Path) -> float:
               f"2>/dev/null && tabix -f {n} && bcftools isec -C -w1 {t} {n} -Oz -o {som} && tabix -f {som}")
 
 
-def germline(tmp: Path) -> None:
+def cross_validated(tmp: Path, cv: Path, bam: Path, ref: Path) -> str:
+    """The germline model's block-wise cross-validation on NA12878's truth half: each fold's blocks called by the
+    model trained without them (``cv/germline-cvX-v*`` with ``cv/germline-cvX.bed``, from
+    workflow/scripts/train_shipped_models.sh); the folds' VCFs joined. Returns the joined VCF."""
+    parts = []
+    for bed in sorted(cv.glob("germline-cv*.bed")):
+        model = next(cv.glob(f"{bed.stem}-v*"))
+        out = tmp / f"{bed.stem}.vcf.gz"
+        sh(f"oncorisk -q call --bam {bam} --ref {ref} --regions {bed} --model {model} --out {out}")
+        parts.append(str(out))
+    joined = tmp / "cv.vcf.gz"
+    sh(f"bcftools concat -a {' '.join(parts)} 2>/dev/null | bcftools sort -Oz -o {joined} 2>/dev/null && tabix -f {joined}")
+    return str(joined)
+
+
+def germline(tmp: Path, cv: Path | None = None) -> None:
     bam, ref_gz = GIAB / "NA12878_S1.chr20.10_10p1mb.bam", GIAB / "ucsc.hg19.chr20.unittest.fasta.gz"
     truth, bed = GIAB / "truth.chr20_10050001-10100000.vcf.gz", GIAB / "truth_region.bed"
     ref = tmp / "hg19chr20.fa"  # freebayes wants plain FASTA
     sh(f"zcat {ref_gz} > {ref} && samtools faidx {ref}")
     region = "chr20:10050001-10100000"
-    print(f"\n### NA12878 {region} (GIAB truth: 80 SNVs, 12 indels)\n\n{HEAD}")
+    print(f"\n### NA12878 {region} (GIAB truth: 80 SNVs, 12 indels)\n\nAllele matching after normalisation:\n\n{HEAD}")
     w = sh(f"oncorisk -q call --bam {bam} --ref {ref} --regions {bed} --model germline-illumina --out {tmp}/ours.vcf.gz")
-    ours = evaluate(truth, f"{tmp}/ours.vcf.gz", ref, bed)
-    print(row("oncorisk call (germline-illumina)", ours, w))
+    results = {"oncorisk call (germline-illumina)": (evaluate(truth, f"{tmp}/ours.vcf.gz", ref, bed), w)}
+    if cv is not None:
+        name = "oncorisk, block CV (each 10-kb block called by the fold model that never saw it)"
+        results[name] = (evaluate(truth, cross_validated(tmp, cv, bam, ref), ref, bed), None)
     wb = sh(f"bcftools mpileup -f {ref} -r {region} {bam} 2>/dev/null | bcftools call -mv -Oz -o {tmp}/bcf.vcf.gz "
             f"2>/dev/null && tabix -f {tmp}/bcf.vcf.gz")
-    print(row("bcftools mpileup \\| call -mv", evaluate(truth, f"{tmp}/bcf.vcf.gz", ref, bed, "--all-records"), wb))
+    results["bcftools mpileup \\| call -mv"] = (evaluate(truth, f"{tmp}/bcf.vcf.gz", ref, bed, "--all-records"), wb)
     if shutil.which("freebayes"):
         wf = sh(f"freebayes -f {ref} -r chr20:10050000-10100000 {bam} 2>/dev/null | bcftools view -i 'QUAL>=20' "
                 f"-Oz -o {tmp}/fb.vcf.gz 2>/dev/null && tabix -f {tmp}/fb.vcf.gz")
-        print(row("freebayes (QUAL >= 20)", evaluate(truth, f"{tmp}/fb.vcf.gz", ref, bed, "--all-records"), wf))
-    else:
+        results["freebayes (QUAL >= 20)"] = (evaluate(truth, f"{tmp}/fb.vcf.gz", ref, bed, "--all-records"), wf)
+    for name, (r, wall) in results.items():
+        print(row(name, r, wall))
+    if not shutil.which("freebayes"):
         print("| freebayes | not installed (apt-get install freebayes) |")
+    print(f"\nHaplotype comparison (vcfeval-style windows, genotype-aware; oncorisk evaluate's `haplotype`):\n\n{HAP_HEAD}")
+    for name, (r, _) in results.items():
+        print(hap_row(name, r))
     # speed over the whole 100-kb slice
     whole = "chr20:10000001-10100000"
     w1 = sh(f"oncorisk -q call --bam {bam} --ref {ref} --regions {whole} --model germline-illumina --out {tmp}/w.vcf.gz")
@@ -162,6 +195,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sim", default=None, help="simulated pair folder (made when absent)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cv", help="the cross-validation models of train_shipped_models.sh (WORKDIR/cv): adds the "
+                    "block-wise cross-validated germline figure on NA12878's truth half")
     ap.add_argument("--only", nargs="+", choices=["germline", "hg002", "somatic", "strelka"],
                     help="run only these sections (default: all)")
     args = ap.parse_args()
@@ -173,7 +208,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         if GIAB.exists() and "germline" in want:
-            germline(tmp)
+            germline(tmp, Path(args.cv) if args.cv else None)
         if HG2.exists() and "hg002" in want:
             hg002(tmp)
         if STRELKA.exists() and "strelka" in want:

@@ -393,3 +393,21 @@ def test_a_homopolymer_with_two_insertions_is_one_1_2_record(tmp_path):
     gt, gq, dp, ad, vaf, pl = sample.split(":")
     assert gt == "1/2" and len(pl.split(",")) == 6 and len(ad.split(",")) == 3
     assert all(int(x) >= 10 for x in ad.split(",")[1:])
+
+
+def test_haplotype_windows_meet_across_a_long_repeat(tmp_path):
+    """bcftools writes a deletion in a 20-A run with REF and ALT spanning the run (the trimmed edit lands at its
+    right end); the truth has it left-aligned at the run's start, 18 bases away: one window, one match."""
+    import random
+
+    rng = random.Random(3)
+    ref = "".join(rng.choice("CGT") for _ in range(100)) + "A" * 20 + "".join(rng.choice("CGT") for _ in range(100))
+    fa = tmp_path / "run.fa"
+    fa.write_text(">ctgA\n" + ref + "\n")
+    pysam.faidx(str(fa))
+    header = "##fileformat=VCFv4.2\n##contig=<ID=ctgA,length=220>\n" \
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    truth = vcf(tmp_path / "t.vcf.gz", [f"ctgA\t100\t.\t{ref[99:101]}\t{ref[99]}\t.\tPASS\t.\tGT\t0/1"], header)
+    query = vcf(tmp_path / "q.vcf.gz", [f"ctgA\t100\t.\t{ref[99:120]}\t{ref[99:119]}\t9\tPASS\t.\tGT\t0/1"], header)
+    h = evaluate(str(truth), str(query), str(fa))["haplotype"]["INDEL"]
+    assert (h["truth_tp"], h["fn"], h["query_tp"], h["fp"]) == (1, 0, 1, 0)

@@ -44,11 +44,13 @@ class Call:
 
     @property
     def pos(self) -> int:
-        return min(e[0] for e in self.edits)
+        """Start of the span the record touches: its trimmed edits and its left-aligned keys (a caller that writes
+        an indel at the right end of a repeat still meets a truth written at its left end)."""
+        return min([e[0] for e in self.edits] + [k[0][1] for k in self.keys])
 
     @property
     def end(self) -> int:
-        return max(e[0] + len(e[1]) for e in self.edits)
+        return max([e[0] + len(e[1]) for e in self.edits] + [k[0][1] + len(k[0][2]) for k in self.keys])
 
 
 def _options(call: Call) -> list[tuple[Edit | None, Edit | None]]:
