@@ -67,6 +67,9 @@ def main() -> int:
             sh(f"oncorisk -q simulate --out {sim} --seed 303 --patients 2 --bam-patients 2 --genome-size 2000000 "
                f"--capture wgs --threads 2")
         contig = (sim / "reference.fa.fai").read_text().split("\t", 1)[0]
+        manifest = json.loads((sim / "manifest.json").read_text())
+        print(f"\nsimulated cohort {sim} (seed {manifest['config'].get('seed')}); train: P0001 normal, test: P0002 normal "
+              f"(germline truth, confident BED)")
         test = tmp / "test"
         labelled(sim, "P0002", test, None)
         print("\n| model | labelled training candidates | training wall | SNV F1 | indel F1 | indel P | indel R |\n"

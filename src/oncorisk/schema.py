@@ -3,6 +3,8 @@ only needs the schema's defaults and bounds (oncorisk.options) loads neither jso
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -17,7 +19,13 @@ def schema_dir() -> Path:
     raise FileNotFoundError(f"oncorisk's schemas were not found next to {here}; reinstall oncorisk")
 
 
-def load_schema(name: str) -> dict:
-    """Load one schema (``config`` or ``samples``)."""
+@lru_cache(maxsize=None)
+def _parsed(name: str) -> dict:
     with open(schema_dir() / f"{name}.schema.yaml") as fh:
         return yaml.safe_load(fh)
+
+
+def load_schema(name: str) -> dict:
+    """One schema (``config`` or ``samples``), parsed once per process (a parser's flags ask for it dozens of
+    times); each caller gets its own copy."""
+    return copy.deepcopy(_parsed(name))
