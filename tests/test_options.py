@@ -171,3 +171,13 @@ def test_stage_dataclasses_default_to_the_schema():
     }
     for (stage, key), value in fields.items():
         assert value == stage_properties(stage)[key].get("default"), (stage, key, value)
+
+
+def test_run_info_names_the_caller_model_only_when_a_caller_ran():
+    from oncorisk.config import validate_config
+    from oncorisk.rules import resolve_paths, run_info_flags
+
+    config = resolve_paths(validate_config({}), ".")
+    assert shlex.split(run_info_flags(config, caller_ran=True))[-2:] == ["--model", "somatic-illumina"]
+    without = shlex.split(run_info_flags(config, caller_ran=False))
+    assert "--model" not in without and without[0] == "--inputs" and "simulator_manifest=" in without[-1]

@@ -132,6 +132,13 @@ def train_set_flags(train_set: dict) -> str:
     return " ".join(f for key in TRAIN_SET_FLAGS for f in _flag(f"--{key.replace('_', '-')}", train_set.get(key)))
 
 
+def run_info_flags(config: dict, caller_ran: bool) -> str:
+    """``oncorisk run-info``'s flags: the run's input files (``--inputs LABEL=PATH ...``) and, when BAM samples were
+    called, the caller model (``--model``)."""
+    out = f"--inputs {run_info_inputs(config)}"
+    return out + (" " + " ".join(_flag("--model", config["call"]["model"])) if caller_ran else "")
+
+
 def run_info_inputs(config: dict) -> str:
     """LABEL=PATH pairs of the run's input files, for the checksums of results/{cohort}/run_info.json."""
     pairs = {"reference": config["reference"], "annotation": config["annotation"], "regions": config["regions"],

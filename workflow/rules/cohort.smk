@@ -40,8 +40,7 @@ rule run_info:
         runtime=30,
     params:
         config=json.dumps(dict(config), sort_keys=True),
-        inputs=run_info_inputs(config),
-        model=config["call"]["model"] if BAM_SAMPLES else "",  # '': no caller ran
+        extra=run_info_flags(config, caller_ran=bool(BAM_SAMPLES)),
     shell:
         "oncorisk run-info --config-json {params.config:q} --samples {input.sheet:q} "
-        "--inputs {params.inputs} --model {params.model:q} --out {output:q} > {log:q} 2>&1"
+        "{params.extra} --out {output:q} > {log:q} 2>&1"

@@ -17,7 +17,7 @@ from oncorisk.rules import (
     evaluate_flags,
     reads_flags,
     resolve_paths,
-    run_info_inputs,
+    run_info_flags,
     sample_truth,
     sim_path as _sim_path,
     simulate_flags,

@@ -38,7 +38,7 @@ class Call:
     keys: tuple  # the normalised allele keys of this record (for the allele fallback and SNV/indel classes)
 
     @classmethod
-    def from_record(cls, pos: int, ref: str, alts: list[str], het: bool, keys: tuple) -> "Call":
+    def from_record(cls, pos: int, ref: str, alts: list[str], het: bool, keys: tuple) -> Call:
         """A record at 0-based ``pos`` whose genotype carries ``alts`` (at most two are used)."""
         return cls(edits=tuple(trim_alleles(pos, ref, a) for a in alts[:2]), het=het, keys=keys)
 

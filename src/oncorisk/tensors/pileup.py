@@ -200,8 +200,9 @@ class _Counter:
                 elif op == _S:
                     clip_at.append(rp if j <= 1 and rp == start else rp - 1)
                     clip_read.append(k)
-                    if n >= MIN_CLIP:
-                        split.append((k, j == 0, rp, seq[qp - qbase + len(seq): qp - qbase + len(seq) + n]))
+                    if n >= MIN_CLIP:  # qp counts from the batch's start; this read's bases from qbase - len(seq)
+                        at = qp - (qbase - len(seq))
+                        split.append((k, j <= 1 and rp == start, rp, seq[at:at + n]))
                     qp += n
                 elif op == _N:
                     rp += n
