@@ -73,6 +73,18 @@ def test_workflow_runs_end_to_end_and_reruns_nothing(tmp_path):
     assert all(t["mode"] == "somatic" and t["labels"] for t in tensors)
     assert sum(t["n_sites"] for t in tensors) > 0 and tensors[0]["shard"] == {"index": 0, "count": 2}
     assert tensors[0]["partition_size"] == 500000
+    # no locus of the caller's VCF holds more than two called alternate alleles (a diploid genotype's worth)
+    import numpy as np
+
+    from oncorisk.genome.alleles import overlapping_alleles
+
+    called = [(r.chrom, r.pos, len(r.ref), len(r.alts)) for r in
+              pysam.VariantFile(str(tmp_path / "results" / "mini" / "calls" / "P0001.vcf.gz"))
+              if "RefCall" not in r.filter.keys()]
+    assert called
+    loci = overlapping_alleles(np.array([c[0] for c in called]), np.array([c[1] for c in called]),
+                               np.array([c[2] for c in called]))
+    assert max(sum(called[i][3] for i in locus) for locus in loci) <= 2
     again = subprocess.run([*cmd, "-n"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     report = subprocess.run([*cmd[:-2], "--report", "report.html"], cwd=tmp_path, capture_output=True, text=True)
