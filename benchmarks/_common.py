@@ -14,3 +14,12 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     if res.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed: {res.stderr[-3000:]}")
     return wall, int(res.stderr.strip().splitlines()[-1]) / 1024
+
+
+def sh(cmd: str) -> float:
+    """Run a shell command (bash); return its wall seconds, or raise with the end of its stderr."""
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, shell=True, capture_output=True, text=True, executable="/bin/bash")
+    if res.returncode != 0:
+        raise RuntimeError(f"{cmd}\n{res.stderr[-2000:]}")
+    return time.perf_counter() - t0

@@ -23,24 +23,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from oncorisk import __version__
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import sh  # noqa: E402
+
+from oncorisk import __version__  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 GIAB = DATA / "giab_hg001_chr20"
 HG2 = DATA / "giab_hg002_chr20"
 STRELKA = DATA / "strelka_demo"
-
-
-def sh(cmd: str) -> float:
-    t0 = time.perf_counter()
-    res = subprocess.run(cmd, shell=True, capture_output=True, text=True, executable="/bin/bash")
-    if res.returncode != 0:
-        raise RuntimeError(f"{cmd}\n{res.stderr[-2000:]}")
-    return time.perf_counter() - t0
 
 
 def evaluate(truth, query, ref, bed=None, extra="") -> dict:

@@ -18,21 +18,14 @@ import argparse
 import datetime
 import json
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from oncorisk import __version__
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import sh  # noqa: E402
 
-
-def sh(cmd: str) -> float:
-    t0 = time.perf_counter()
-    res = subprocess.run(cmd, shell=True, capture_output=True, text=True, executable="/bin/bash")
-    if res.returncode != 0:
-        raise RuntimeError(f"{cmd}\n{res.stderr[-2000:]}")
-    return time.perf_counter() - t0
+from oncorisk import __version__  # noqa: E402
 
 
 def labelled(sim: Path, patient: str, out: Path, region: str | None) -> int:
