@@ -112,14 +112,19 @@ def workflow_flags(stage: str, section: dict, overrides: dict[str, Any] | None =
     """The CLI flags for a resolved config ``section`` of ``stage`` (``overrides`` replace values, e.g. paths the
     demo supplies), shell-quoted, in FLAGS order; unset (None) values and false switches are left out."""
     values = {**section, **(overrides or {})}
-    out = []
-    for key in keys or list(FLAGS[stage]):
-        value = values.get(key)
-        if value is None or value is False:
-            continue
-        flag = FLAGS[stage][key]
-        out.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
-    return " ".join(out)
+    return " ".join(w for key in keys or list(FLAGS[stage]) for w in flag_words(FLAGS[stage][key], values.get(key)))
+
+
+def flag_words(flag: str, value: Any, skip_empty: bool = False) -> list[str]:
+    """A flag and its shell-quoted value: nothing for None or False (or ``''`` with ``skip_empty``), the bare flag
+    for True, ``flag KEY=VALUE`` once per item of a dict."""
+    if value is None or value is False or (skip_empty and value == ""):
+        return []
+    if value is True:
+        return [flag]
+    if isinstance(value, dict):
+        return [f"{flag} {shlex.quote(f'{k}={v}')}" for k, v in value.items()]
+    return [f"{flag} {shlex.quote(str(value))}"]
 
 
 def add_force_option(p: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ import shlex
 from typing import Any
 
 from oncorisk.caller.defaults import default_model
-from oncorisk.options import FLAGS, workflow_flags
+from oncorisk.options import FLAGS, flag_words, workflow_flags
 from oncorisk.simulate import layout as sim_layout
 
 # command -> top-level config key -> flag (dict values repeat the flag as KEY=VALUE)
@@ -67,13 +67,8 @@ def resolve_paths(config: dict, basedir: str) -> dict:
 
 
 def _flag(flag: str, value: Any) -> list[str]:
-    if value is None or value is False or value == "":
-        return []
-    if value is True:
-        return [flag]
-    if isinstance(value, dict):
-        return [f"{flag} {shlex.quote(f'{k}={v}')}" for k, v in value.items()]
-    return [f"{flag} {shlex.quote(str(value))}"]
+    """``options.flag_words`` for the rules: an empty string counts as unset, as a config's ``''`` path does."""
+    return flag_words(flag, value, skip_empty=True)
 
 
 def stage_flags(stage: str, config: dict, keys: list[str] | None = None) -> str:

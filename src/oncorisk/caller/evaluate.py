@@ -93,13 +93,6 @@ def read_calls(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only:
     return out
 
 
-def read_alleles(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only: bool, role: str,
-                 somatic: bool = False) -> dict:
-    """Normalised alleles -> (genotype class 1 het / 2 hom-alt, VAF) of the chosen sample column."""
-    return {key: (cls, vaf) for _, call, vaf in read_calls(path, fasta, sample, pass_only, role, somatic)
-            for key, cls in call.keys}
-
-
 def _prf(tp: int, fp: int, fn: int) -> dict:
     p = tp / (tp + fp) if tp + fp else math.nan
     r = tp / (tp + fn) if tp + fn else math.nan
@@ -134,11 +127,11 @@ def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sam
                 and any(inside(c, key[1]) for key, _ in call.keys)]
 
     def alleles(calls):
-        """Allele keys in the BED -> (genotype class, VAF) (allele matching)."""
-        return {key: (cls, vaf) for c, call, vaf in keep(calls) for key, cls in call.keys if inside(c, key[1])}
+        """Allele keys in the BED -> (genotype class, VAF) (allele matching) of kept records."""
+        return {key: (cls, vaf) for c, call, vaf in calls for key, cls in call.keys if inside(c, key[1])}
 
-    t, q = alleles(tc), alleles(qc)
     tc, qc = keep(tc), keep(qc)
+    t, q = alleles(tc), alleles(qc)
     result: dict = dict(truth=str(truth), query=str(query), bed=bed, pass_only=pass_only,
                         matching="allele after normalisation (split, trim, left-align)")
     for kind in ("SNV", "INDEL"):

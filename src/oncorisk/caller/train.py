@@ -127,7 +127,7 @@ def train_caller(opts: TrainOptions) -> dict:
     tr = ~val
     log.info("training %s on %d candidates (%d validation), device %s", opts.name, tr.sum(), val.sum(), device)
     cfg = CallerConfig(channels=x.shape[2], somatic=somatic)
-    init = initial_states(opts.init_from, layout, cfg, opts.members) if opts.init_from else None
+    init, init_info = initial_states(opts.init_from, layout, cfg, opts.members) if opts.init_from else (None, None)
     w_gt = class_weights(y_gt[tr]).to(device)
     w_som = class_weights(y_som[tr]).to(device) if somatic else None
     states, member_metrics, histories = {}, [], []
@@ -156,7 +156,7 @@ def train_caller(opts: TrainOptions) -> dict:
                               class_weights_somatic=w_som.cpu().tolist() if somatic else None,
                               optimizer=f"Adam lr {opts.lr}", batch=opts.batch, max_epochs=opts.epochs,
                               patience=opts.patience, seed=opts.seed, device=str(device), recipe=opts.recipe,
-                              init_from=init_record(opts.init_from) if opts.init_from else None,
+                              init_from=init_info,
                               **opts.extra_info),
                 validation=best_metrics, history=history)
     folder = Path(opts.out) / f"{opts.name}-v{opts.version}"
@@ -167,13 +167,15 @@ def train_caller(opts: TrainOptions) -> dict:
     return info
 
 
-def initial_states(spec: str, layout: dict, cfg: CallerConfig, members: int) -> list[dict]:
-    """The warm-start weights for each member: member k of the checkpoint ``spec`` (cycled when it has fewer).
+def initial_states(spec: str, layout: dict, cfg: CallerConfig, members: int) -> tuple[list[dict], dict]:
+    """The warm-start weights for each member (member k of the checkpoint ``spec``, cycled when it has fewer) and
+    what model_info.json records of it: name, version and the weights' checksum.
 
     Raises:
         UserError: when the checkpoint's tensor layout or network differs from the training data's.
     """
     from oncorisk.caller.checkpoint import check_layout, resolve_model
+    from oncorisk.io.provenance import sha256
 
     folder = resolve_model(spec)
     info = json.loads((folder / "model_info.json").read_text())
@@ -182,17 +184,8 @@ def initial_states(spec: str, layout: dict, cfg: CallerConfig, members: int) -> 
         raise UserError(f"--init-from {spec}: its network {info['network']} differs from the one these tensors "
                         f"train ({cfg.to_dict()}): start from a checkpoint of the same network, or train from scratch")
     states = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
-    return [states[f"member{k % info['members']}"] for k in range(members)]
-
-
-def init_record(spec: str) -> dict:
-    """What model_info.json records of a warm start: the checkpoint's name, version and weights' checksum."""
-    from oncorisk.caller.checkpoint import resolve_model
-    from oncorisk.io.provenance import sha256
-
-    folder = resolve_model(spec)
-    info = json.loads((folder / "model_info.json").read_text())
-    return dict(name=info["name"], version=info["version"], model_pt_sha256=sha256(folder / "model.pt"))
+    record = dict(name=info["name"], version=info["version"], model_pt_sha256=sha256(folder / "model.pt"))
+    return [states[f"member{k % info['members']}"] for k in range(members)], record
 
 
 def _fit_one(opts: TrainOptions, seed: int, cfg: CallerConfig, x, y_gt, y_som, tr, val, w_gt, w_som, device,

@@ -153,9 +153,10 @@ def locus_genotypes(g: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
     return gts, post / post.sum()
 
 
-def _locus_record(sites: pd.DataFrame, rows: np.ndarray, g: np.ndarray, ref_n: np.ndarray, alt_n: np.ndarray,
-                  depth: np.ndarray, min_qual: float) -> str:
-    """One germline VCF record for the candidate rows of a locus."""
+def _locus_record(cols: dict[str, np.ndarray], rows: np.ndarray, g: np.ndarray, ref_n: np.ndarray,
+                  alt_n: np.ndarray, depth: np.ndarray, min_qual: float) -> str:
+    """One germline VCF record for the candidate rows of a locus (``cols``: the block's contig, pos, ref and alt
+    columns as arrays)."""
     if len(rows) > MAX_LOCUS_ALLELES:
         raise ValueError("locus too large")  # the caller splits off the weakest alleles first
     gts, post = locus_genotypes(g[rows])
@@ -163,8 +164,8 @@ def _locus_record(sites: pd.DataFrame, rows: np.ndarray, g: np.ndarray, ref_n: n
     called = sorted({a for a in gts[best] if a})
     keep = called or list(range(1, len(rows) + 1))  # a RefCall record lists every allele
     # the record's REF spans the kept alleles; each ALT is its allele with the reference around it
-    contig = sites["contig"].iat[rows[0]]
-    pos, ref, alt = (sites[c].to_numpy()[rows] for c in ("pos", "ref", "alt"))
+    contig = cols["contig"][rows[0]]
+    pos, ref, alt = (cols[c][rows] for c in ("pos", "ref", "alt"))
     idx = [a - 1 for a in keep]
     start, stop = min(pos[i] for i in idx), max(pos[i] + len(ref[i]) for i in idx)
     bases = dict()
@@ -195,18 +196,19 @@ def _germline_records(sites: pd.DataFrame, g: np.ndarray, ref_n, alt_n, dp, min_
     """One record per locus (``group_loci``); a locus of more than ``MAX_LOCUS_ALLELES`` candidates keeps the
     most likely variant alleles and writes the others as their own RefCall records."""
     out: list[tuple[int, str]] = []  # (first row of the contig's block, line)
+    cols = {c: sites[c].to_numpy() for c in ("contig", "pos", "ref", "alt")}
     for rows in group_loci(sites):
         if len(rows) > MAX_LOCUS_ALLELES:
             order = rows[np.argsort(g[rows, 0], kind="stable")]  # lowest P(0 copies) first
             rows, rest = np.sort(order[:MAX_LOCUS_ALLELES]), np.sort(order[MAX_LOCUS_ALLELES:])
             for r in rest:
-                line = _locus_record(sites, np.array([r]), g, ref_n, alt_n, dp, min_qual)
+                line = _locus_record(cols, np.array([r]), g, ref_n, alt_n, dp, min_qual)
                 if "\tRefCall\t" not in line:  # demoted: never a second call at the locus
                     f = line.split("\t")
                     f[6] = "RefCall"
                     line = "\t".join(f)
                 out.append((int(r), line))
-        out.append((int(rows[0]), _locus_record(sites, rows, g, ref_n, alt_n, dp, min_qual)))
+        out.append((int(rows[0]), _locus_record(cols, rows, g, ref_n, alt_n, dp, min_qual)))
     rank = {c: i for i, c in enumerate(dict.fromkeys(sites["contig"]))}
 
     def key(item):
@@ -221,18 +223,18 @@ def format_records(sites: pd.DataFrame, probs: dict[str, np.ndarray], somatic: b
     if len(sites) == 0:
         return []
     g = probs["genotype"].astype(np.float64)
-    gt_idx = g.argmax(1)
-    gq = np.rint(phred(1 - g[np.arange(len(g)), gt_idx])).astype(int)
-    pl_raw = phred(g)
-    pl = np.rint(pl_raw - pl_raw.min(axis=1, keepdims=True)).astype(int)
     indel = (sites["kind"] != "SNV").to_numpy()
     # indels: reads assigned by haplotype comparison (tensors/haplotype.py), which counts reads the aligner
     # clipped or left unaligned through the indel; SNVs: the pileup's counts
     ref_n = np.where(indel, sites["hap_ref"], sites["ref_fwd"] + sites["ref_rev"])
     alt_n = np.where(indel, sites["hap_alt"], sites["alt_fwd"] + sites["alt_rev"])
-    dp = np.maximum(sites["depth"].to_numpy(), ref_n + alt_n)
     if not somatic:
         return _germline_records(sites, g, ref_n, alt_n, sites["depth"].to_numpy(), min_qual)
+    gt_idx = g.argmax(1)  # the normal's genotype, per allele
+    gq = np.rint(phred(1 - g[np.arange(len(g)), gt_idx])).astype(int)
+    pl_raw = phred(g)
+    pl = np.rint(pl_raw - pl_raw.min(axis=1, keepdims=True)).astype(int)
+    dp = np.maximum(sites["depth"].to_numpy(), ref_n + alt_n)
     s = probs["somatic"].astype(np.float64)
     cls = s.argmax(1)
     qual = phred(1 - s[:, 2])

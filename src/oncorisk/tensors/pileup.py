@@ -254,11 +254,7 @@ class _Counter:
                     s = seqbuf[qs[j]:qs[j] + lens[j]].tobytes().decode().upper()
                 else:
                     s = self.ref[a + 1 - lo:a + 1 + lens[j] - lo].tobytes().decode()
-                key = left_align_indel(self.ref, lo, a, kind, s)
-                c = self.indels.get(key)
-                if c is None:
-                    c = self.indels[key] = np.zeros(2, dtype=np.int64)
-                c[rev[reads[j]]] += 1
+                self._count_indel(left_align_indel(self.ref, lo, a, kind, s), rev[reads[j]])
 
 
     def _split_read_deletion(self, k: int, leading: bool, edge: int, clip: str, rev: np.ndarray) -> None:
@@ -284,11 +280,15 @@ class _Counter:
             d_start, d_end = edge - lo, a + at
         if d_start < 1 or d_end - d_start < MIN_SPLIT_DEL:
             return
-        key = left_align_indel(ref, lo, lo + d_start - 1, "D", ref[d_start:d_end].tobytes().decode())
+        self._count_indel(left_align_indel(ref, lo, lo + d_start - 1, "D", ref[d_start:d_end].tobytes().decode()),
+                          rev[k])
+
+    def _count_indel(self, key: tuple, strand: int) -> None:
+        """One read for the indel allele ``key`` (anchor, ref, alt) on ``strand``."""
         c = self.indels.get(key)
         if c is None:
             c = self.indels[key] = np.zeros(2, dtype=np.int64)
-        c[rev[k]] += 1
+        c[strand] += 1
 
 
 def pileup_region(aln: pysam.AlignmentFile, path: str, fasta: pysam.FastaFile, contig: str, start: int, end: int,
