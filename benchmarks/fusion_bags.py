@@ -85,7 +85,7 @@ def main() -> int:
     folds = StratifiedKFold(5, shuffle=True, random_state=1)
     for k, (tr, te) in enumerate(folds.split(np.zeros(len(y)), y)):
         fit_idx, val_idx = train_test_split(tr, test_size=0.2, random_state=1 + k, stratify=y[tr])
-        scaler = BagScaler.fit(store, fit_idx)
+        scaler = BagScaler.fit(store, fit_idx, cfg.patch_components)
         model = fit_mil(cfg, xg, store, mask, Outcome(y, None, None), fit_idx, val_idx, "attention", False,
                         1 + 100 * k, scaler, [])
         oof[te] = predict_mil(model, cfg, xg, store, mask, te, scaler)[0]

@@ -87,7 +87,8 @@ def test_fused_model_beats_both_unimodal_models_and_shap_names_the_drivers(tmp_p
             w = fh["attention_scores_imaging"][()]
         mass.append(w[patches].sum())
         share.append(len(patches) / len(w))
-    assert np.mean(mass) / np.mean(share) > 1.5, (np.mean(mass), np.mean(share))  # measured 2.2 (uniform: 1)
+    # measured 3.5 with the patches' principal components (2.2 without them); uniform attention gives 1
+    assert np.mean(mass) / np.mean(share) > 2.5, (np.mean(mass), np.mean(share))
     for k in ("fused", "genomic", "imaging"):
         lo, hi = m[k]["roc_auc"]["ci"]
         assert lo <= m[k]["roc_auc"]["value"] <= hi

@@ -118,6 +118,40 @@ def test_a_sheet_lists_several_slides_of_a_patient(tmp_path):
         load_samples(tmp_path / "s.tsv", "germline")
 
 
+def test_patch_projection_keeps_the_directions_patches_vary_along(tmp_path, monkeypatch):
+    """BagScaler's principal components come from the training rows' patch subsamples (no bag is read again):
+    they span the two directions the patches vary along, a held-out patient cannot move them, and the model input
+    is (N, K)."""
+    import oncorisk.fusion.bags as bags
+    from oncorisk.fusion.mil import BagScaler, batch
+
+    monkeypatch.setattr(bags, "PCA_SAMPLE", 200)  # 4 patients -> at most 50 patches each in the sample
+    rng = np.random.default_rng(3)
+    dim = 20
+    basis = np.linalg.qr(rng.normal(size=(dim, 2)))[0].T  # two orthonormal directions
+    cells = []
+    for i in range(5):
+        f = rng.normal(size=(120, dim)) * 0.3 + rng.normal(size=(120, 2)) * [4.0, 2.0] @ basis
+        if i == 4:  # a held-out patient varying along another direction
+            f = rng.normal(size=(120, dim)) * 0.3 + rng.normal(size=(120, 1)) * 30.0 * np.eye(dim)[:1]
+        with h5py.File(tmp_path / f"{i}.h5", "w") as fh:
+            fh["features"] = f.astype(np.float32)
+            fh["coords"] = np.zeros((120, 2), np.int32)
+        cells.append(str(tmp_path / f"{i}.h5"))
+    store = bags.BagStore(cells)
+    assert all(len(store.sample[i]) == 40 for i in range(5))  # max(16, ceil(200 / 5))
+    rows = np.arange(4)
+    sc = BagScaler.fit(store, rows, 2)
+    # the components, mapped back to feature space, span the two directions (the features were standardised)
+    back = np.linalg.qr(sc.components * sc.sd[:, None])[0]
+    assert np.linalg.svd(back.T @ basis.T, compute_uv=False).min() > 0.95
+    assert np.array_equal(sc.components, BagScaler.fit(store, rows, 2).components)  # deterministic, signs fixed
+    x, m = batch(store, sc, [0, 4], None, None)
+    assert x.shape == (2, 120, 2) and sc.dim == 2 and m.all()
+    for k in (0, dim, dim + 5):
+        assert BagScaler.fit(store, rows, k).components is None and BagScaler.fit(store, rows, k).dim == dim
+
+
 def test_attention_pooling_is_a_distribution_and_ignores_padding():
     from oncorisk.fusion.mil import MILNet
 

@@ -166,6 +166,7 @@ def test_stage_dataclasses_default_to_the_schema():
         ("fusion", "encoder"): fusion.encoder,
         ("fusion", "max_patches"): train.max_patches,
         ("fusion", "bag_batch"): train.bag_batch,
+        ("fusion", "patch_components"): train.patch_components,
         ("fusion", "survival_loss"): train.survival_loss,
         ("fusion", "time_bins"): train.time_bins,
     }

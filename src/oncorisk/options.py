@@ -39,6 +39,7 @@ FLAGS: dict[str, dict[str, str]] = {
     "fusion": {"strategy": "--strategy", "hidden": "--hidden", "folds": "--folds", "bootstrap": "--bootstrap",
                "shap_samples": "--shap-samples", "max_genes": "--max-genes", "threshold": "--threshold",
                "encoder": "--encoder", "max_patches": "--max-patches", "bag_batch": "--bag-batch",
+               "patch_components": "--patch-components",
                "survival_loss": "--survival-loss", "time_bins": "--time-bins"},
 }
 # the order the workflow writes each stage's flags in (the schema's; kept stable, as the caller's VCF header and

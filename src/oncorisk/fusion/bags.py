@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 ENCODER_ATTRS = ("encoder", "patch_encoder", "encoder_name", "model")  # where TRIDENT-like writers name the encoder
 BAG_SUFFIXES = (".h5", ".hdf5", ".pt", ".npy")
 VECTOR_SUFFIXES = (".csv", ".tsv", ".parquet")
+# patches kept in memory, over the cohort, for the folds' principal components (fusion.mil.BagScaler): a seeded
+# subsample of each bag, taken in the checking pass (65,536 x 1,024-d float32 is 256 MB)
+PCA_SAMPLE = 1 << 16
 
 
 @dataclass
@@ -193,6 +196,10 @@ class BagStore:
         # per patient, the float64 sum and sum of squares of its patches, taken in the checking pass: the mean
         # patch and any fold's patch scaler come from them without reading a bag again
         self.sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # per patient, a seeded subsample of its patches (at most an equal share of PCA_SAMPLE): the folds'
+        # principal components come from it, again without reading a bag
+        self.sample: dict[int, np.ndarray] = {}
+        quota = max(16, -(-PCA_SAMPLE // max(1, sum(1 for c in self.cells if c))))
         dims: dict[int, int] = {}  # patient -> D
         encoders: dict[str, str] = {}
         used = 0
@@ -205,6 +212,9 @@ class BagStore:
                 dims[i] = info.dim
                 f = feats.astype(np.float64)
                 self.sums[i] = (f.sum(0), (f * f).sum(0))
+                keep = np.sort(np.random.default_rng([i, len(feats)]).choice(len(feats), quota, replace=False)) \
+                    if len(feats) > quota else slice(None)
+                self.sample[i] = np.array(feats[keep], dtype=np.float32)
             if info.encoder:
                 encoders.setdefault(info.encoder, info.sources[0])
             if used + feats.nbytes <= cache_bytes:
@@ -242,6 +252,7 @@ class BagStore:
         sub.info = [self.info[r] for r in rows]
         sub._cache = {k: self._cache[r] for k, r in enumerate(rows) if r in self._cache}
         sub.sums = {k: self.sums[r] for k, r in enumerate(rows) if r in self.sums}
+        sub.sample = {k: self.sample[r] for k, r in enumerate(rows) if r in self.sample}
         sub.encoder, sub.dim = self.encoder, self.dim
         sub.empty = [k for k, r in enumerate(rows) if r in set(self.empty)]
         return sub

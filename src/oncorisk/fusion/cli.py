@@ -54,7 +54,8 @@ def options_from(args: argparse.Namespace):
                          train=TrainConfig(strategy=args.strategy, hidden=args.hidden, folds=args.folds,
                                            seed=args.seed, device=args.device, survival_loss=args.survival_loss,
                                            time_bins=args.time_bins, max_patches=args.max_patches,
-                                           bag_batch=args.bag_batch), force=args.force, threads=args.threads)
+                                           bag_batch=args.bag_batch, patch_components=args.patch_components),
+                         force=args.force, threads=args.threads)
 
 
 def cmd_fusion(args: argparse.Namespace) -> int:

@@ -102,14 +102,21 @@ class MILNet(nn.Module):
 
 @dataclass(frozen=True)
 class BagScaler:
-    """Per-dimension mean and sd of the training patches (so the model sees standardised patch features)."""
+    """What the models see of a patch: its features standardised by the training patches' per-dimension mean and
+    sd, then (with ``components``) projected onto the top principal components of the standardised training
+    patches (D x K). With a few hundred training slides, a 1,024-d patch encoder's features give the first layer
+    far more weights than the labels can fit; the components come from the patches themselves (tens of thousands
+    per fold, no label), so the directions that vary between patches (tissue kinds, the tumour) are kept and the
+    rest of the noise is not."""
 
     mean: np.ndarray
     sd: np.ndarray
+    components: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, store, rows: np.ndarray) -> "BagScaler":
-        """From the store's per-patient sums (fusion.bags.BagStore.sums): no bag is read."""
+    def fit(cls, store, rows: np.ndarray, components: int = 0) -> "BagScaler":
+        """From the store's per-patient sums and patch subsamples (fusion.bags.BagStore.sums, .sample): no bag is
+        read. ``components`` 0, or not fewer than D: no projection."""
         d = store.dim
         s, ss, n = np.zeros(d), np.zeros(d), 0
         for i in rows:
@@ -120,20 +127,40 @@ class BagScaler:
                 n += int(store.n[i])
         mean = s / max(n, 1)
         sd = np.sqrt(np.maximum(ss / max(n, 1) - mean ** 2, 0))
-        return cls(mean.astype(np.float32), np.where(sd > 0, sd, 1.0).astype(np.float32))
+        sd = np.where(sd > 0, sd, 1.0)
+        proj = None
+        sample = [store.sample[int(i)] for i in rows if int(i) in store.sample]
+        if 0 < components < d and sample:
+            cov = np.zeros((d, d))
+            for f in sample:  # one patient at a time: no copy of the whole sample in float64
+                z = (f.astype(np.float64) - mean) / sd
+                cov += z.T @ z
+            vals, vecs = np.linalg.eigh(cov / sum(len(f) for f in sample))
+            proj = vecs[:, np.argsort(vals)[::-1][:components]]
+            proj *= np.where(proj[np.abs(proj).argmax(0), np.arange(proj.shape[1])] < 0, -1.0, 1.0)  # fixed signs
+            proj = proj.astype(np.float32)
+        return cls(mean.astype(np.float32), sd.astype(np.float32), proj)
+
+    @property
+    def dim(self) -> int:
+        return len(self.mean) if self.components is None else self.components.shape[1]
+
+    def transform(self, f: np.ndarray) -> np.ndarray:
+        z = (f - self.mean) / self.sd
+        return z if self.components is None else z @ self.components
 
 
 def batch(store, scaler: BagScaler, rows, max_patches: int | None, rng: np.random.Generator | None):
-    """Padded (B, N, D) features and (B, N) patch mask of the bags of ``rows`` (at most ``max_patches`` each, a
-    sorted seeded subsample)."""
+    """Padded (B, N, K) model inputs (BagScaler.transform) and (B, N) patch mask of the bags of ``rows`` (at most
+    ``max_patches`` each, a sorted seeded subsample)."""
     feats = []
     for i in rows:
         f = store.get(int(i))[0]
         if max_patches and len(f) > max_patches:
             f = f[np.sort(rng.choice(len(f), size=max_patches, replace=False))]
-        feats.append((f - scaler.mean) / scaler.sd)
+        feats.append(scaler.transform(f))
     n = max(1, max(len(f) for f in feats))
-    x = np.zeros((len(feats), n, store.dim), np.float32)
+    x = np.zeros((len(feats), n, scaler.dim), np.float32)
     m = np.zeros((len(feats), n), bool)
     for b, f in enumerate(feats):
         x[b, :len(f)] = f
@@ -150,7 +177,7 @@ def fit_mil(cfg, xg: np.ndarray, store, imask: np.ndarray, outcome, tr: np.ndarr
 
     seed_everything(seed)
     dev = pick_device(cfg.device)
-    model = MILNet(xg.shape[1] if genomic else 0, store.dim, cfg.hidden, pool, cfg.strategy, cfg.dropout,
+    model = MILNet(xg.shape[1] if genomic else 0, scaler.dim, cfg.hidden, pool, cfg.strategy, cfg.dropout,
                    tokens, outputs).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(seed)

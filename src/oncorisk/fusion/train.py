@@ -35,6 +35,7 @@ class TrainConfig:
     bag_epochs: int = 60
     bag_patience: int = 10
     bag_lr: float = 5e-4
+    patch_components: int = 32  # principal components of the training patches the bag models see (0: all of D)
 
 
 @dataclass
@@ -208,7 +209,7 @@ def _bag_model(cfg, m, xg, bags, mask, outcome, fit_idx, val_idx, tr, te, seed, 
     from oncorisk.fusion.mil import BagScaler, fit_mil, predict_mil
 
     g = _standardise(xg[fit_idx], xg)[1]
-    scaler = BagScaler.fit(bags, fit_idx)
+    scaler = BagScaler.fit(bags, fit_idx, cfg.patch_components)
     pool = {"fused": "coattention", "imaging": "attention", "imaging_meanpool": "mean"}[m]
     tokens = token_columns(genomic_names or [])
     bag_cfg = replace(cfg, lr=cfg.bag_lr)
