@@ -411,3 +411,26 @@ def test_haplotype_windows_meet_across_a_long_repeat(tmp_path):
     query = vcf(tmp_path / "q.vcf.gz", [f"ctgA\t100\t.\t{ref[99:120]}\t{ref[99:119]}\t9\tPASS\t.\tGT\t0/1"], header)
     h = evaluate(str(truth), str(query), str(fa))["haplotype"]["INDEL"]
     assert (h["truth_tp"], h["fn"], h["query_tp"], h["fp"]) == (1, 0, 1, 0)
+
+
+def test_alleles_beyond_the_locus_cap_are_written_0_0_refcall():
+    """A locus of more candidates than MAX_LOCUS_ALLELES: the weakest are demoted to their own records, which are
+    RefCall with genotype 0/0 (not a second call at the locus, whatever their own evidence)."""
+    import pandas as pd
+
+    from oncorisk.caller.vcf import MAX_LOCUS_ALLELES, _germline_records
+
+    n = MAX_LOCUS_ALLELES + 2
+    sites = pd.DataFrame({"contig": ["ctgA"] * n, "pos": [100] * n, "ref": ["A"] * n,
+                          "alt": ["A" + "T" * (k + 1) for k in range(n)]})
+    g = np.tile([0.05, 0.9, 0.05], (n, 1))
+    g[:, 0] += np.linspace(0, 0.04, n)  # distinct strengths: the last two alleles are the weakest
+    g /= g.sum(1, keepdims=True)
+    counts = np.full(n, 10)
+    lines = [ln.split("\t") for ln in _germline_records(sites, g, counts, counts, counts * 3, 0.0)]
+    assert len(lines) == 3
+    calls = [f for f in lines if f[6] != "RefCall"]
+    demoted = [f for f in lines if f[6] == "RefCall"]
+    assert len(calls) == 1 and len(calls[0][4].split(",")) <= 2
+    assert sorted(f[4] for f in demoted) == ["A" + "T" * (n - 1), "A" + "T" * n]
+    assert all(f[9].startswith("0/0:") for f in demoted)

@@ -154,13 +154,14 @@ def locus_genotypes(g: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
 
 
 def _locus_record(cols: dict[str, np.ndarray], rows: np.ndarray, g: np.ndarray, ref_n: np.ndarray,
-                  alt_n: np.ndarray, depth: np.ndarray, min_qual: float) -> str:
+                  alt_n: np.ndarray, depth: np.ndarray, min_qual: float, refcall: bool = False) -> str:
     """One germline VCF record for the candidate rows of a locus (``cols``: the block's contig, pos, ref and alt
-    columns as arrays)."""
+    columns as arrays). ``refcall``: written as RefCall with genotype 0/0 whatever the evidence (an allele demoted
+    from a locus of more than ``MAX_LOCUS_ALLELES``: never a second call at the locus)."""
     if len(rows) > MAX_LOCUS_ALLELES:
         raise ValueError("locus too large")  # the caller splits off the weakest alleles first
     gts, post = locus_genotypes(g[rows])
-    best = int(post.argmax())
+    best = 0 if refcall else int(post.argmax())  # gts[0] is 0/0
     called = sorted({a for a in gts[best] if a})
     keep = called or list(range(1, len(rows) + 1))  # a RefCall record lists every allele
     # the record's REF spans the kept alleles; each ALT is its allele with the reference around it
@@ -202,12 +203,7 @@ def _germline_records(sites: pd.DataFrame, g: np.ndarray, ref_n, alt_n, dp, min_
             order = rows[np.argsort(g[rows, 0], kind="stable")]  # lowest P(0 copies) first
             rows, rest = np.sort(order[:MAX_LOCUS_ALLELES]), np.sort(order[MAX_LOCUS_ALLELES:])
             for r in rest:
-                line = _locus_record(cols, np.array([r]), g, ref_n, alt_n, dp, min_qual)
-                if "\tRefCall\t" not in line:  # demoted: never a second call at the locus
-                    f = line.split("\t")
-                    f[6] = "RefCall"
-                    line = "\t".join(f)
-                out.append((int(r), line))
+                out.append((int(r), _locus_record(cols, np.array([r]), g, ref_n, alt_n, dp, min_qual, refcall=True)))
         out.append((int(rows[0]), _locus_record(cols, rows, g, ref_n, alt_n, dp, min_qual)))
     rank = {c: i for i, c in enumerate(dict.fromkeys(sites["contig"]))}
 
