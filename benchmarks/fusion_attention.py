@@ -7,7 +7,7 @@ for each value of `fusion.patch_components` and each CV seed (folds and initiali
 out-of-fold ROC AUC, and the attention mass on the focus over the focus's share (1 = uniform attention; the issue's
 target is 10), overall and per fold. One run takes about a minute on 2 cores.
 
-Usage: python benchmarks/fusion_attention.py [--sim DIR] [--sim-seed 1] [--cv-seeds 1 2 3]
+Usage: python benchmarks/fusion_attention.py [--sim DIR] [--sim-seed 1] [--patients 200] [--cv-seeds 1 2 3]
        [--components 0 16 32 64]
 """
 
@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 
-def simulate(out: Path, seed: int) -> None:
+def simulate(out: Path, seed: int, patients: int) -> None:
     from oncorisk.config import validate_config
     from oncorisk.simulate.cohort import SimulationConfig, run_simulation
 
-    cfg = validate_config({"seed": seed, "simulate": {"patients": 200, "bam_patients": 0}})
+    cfg = validate_config({"seed": seed, "simulate": {"patients": patients, "bam_patients": 0}})
     run_simulation(SimulationConfig.from_config(cfg["simulate"], seed), out, threads=2)
 
 
@@ -62,6 +62,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sim", default="/tmp/oncorisk-attention-sim", help="the demo cohort (simulated when absent)")
     ap.add_argument("--sim-seed", type=int, default=1)
+    ap.add_argument("--patients", type=int, default=200, help="of the simulated cohort (the demo's 200)")
     ap.add_argument("--cv-seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--components", type=int, nargs="+", default=[0, 16, 32, 64])
     args = ap.parse_args()
@@ -69,7 +70,7 @@ def main() -> int:
 
     sim = Path(args.sim)
     if not (sim / "samples.tsv").exists():
-        simulate(sim, args.sim_seed)
+        simulate(sim, args.sim_seed, args.patients)
     sheet = pd.read_csv(sim / "samples.tsv", sep="\t")
     store = BagStore([str(sim / p) for p in sheet["image_embedding"]])
     truth = pd.read_csv(sim / "truth" / "signal_patches.tsv", sep="\t").groupby("sample")["patch"].apply(list)
