@@ -214,7 +214,7 @@ class BagStore:
                 self.sums[i] = (f.sum(0), (f * f).sum(0))
                 keep = np.sort(np.random.default_rng([i, len(feats)]).choice(len(feats), quota, replace=False)) \
                     if len(feats) > quota else slice(None)
-                self.sample[i] = np.array(feats[keep], dtype=np.float32)
+                self.sample[i] = np.asarray(feats[keep], dtype=np.float32)  # a small bag: itself, no copy
             if info.encoder:
                 encoders.setdefault(info.encoder, info.sources[0])
             if used + feats.nbytes <= cache_bytes:

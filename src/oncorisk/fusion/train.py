@@ -181,6 +181,11 @@ def cross_validate(cfg: TrainConfig, xg, xi, mask, y, time, event, bags=None, ge
 
             cuts = time_bins(time[fit_idx], event[fit_idx], cfg.time_bins)  # the training fold's events only
             bins, outputs = assign_bins(time, cuts), len(cuts) + 1
+        scaler = None
+        if bags is not None:  # the fold's patch scaler and components, shared by its three bag models
+            from oncorisk.fusion.mil import BagScaler
+
+            scaler = BagScaler.fit(bags, fit_idx, cfg.patch_components)
         for m in names:
             if m != "genomic" and xi.shape[1] == 0:
                 continue
@@ -190,8 +195,8 @@ def cross_validate(cfg: TrainConfig, xg, xi, mask, y, time, event, bags=None, ge
                 oof[m][te] = _as_risk(predict(model, sc, xg[te], xi[te], mask[te], cfg), discrete)
                 train_risk[m].append((tr, _as_risk(predict(model, sc, xg[tr], xi[tr], mask[tr], cfg), discrete)))
                 continue
-            oof[m][te], tr_risk, att = _bag_model(cfg, m, xg, bags, mask, Outcome(y, time, event, bins), fit_idx,
-                                                  val_idx, tr, te, seed, genomic_names, outputs, discrete)
+            oof[m][te], tr_risk, att = _bag_model(cfg, m, xg, bags, scaler, mask, Outcome(y, time, event, bins),
+                                                  fit_idx, val_idx, tr, te, seed, genomic_names, outputs, discrete)
             train_risk[m].append((tr, tr_risk))
             for i, a in att.items():
                 attention.setdefault(i, BagAttention(None, None, None, None))
@@ -202,14 +207,15 @@ def cross_validate(cfg: TrainConfig, xg, xi, mask, y, time, event, bags=None, ge
     return dict(oof=oof, fold=fold_of, train_risk=train_risk, attention=attention)
 
 
-def _bag_model(cfg, m, xg, bags, mask, outcome, fit_idx, val_idx, tr, te, seed, genomic_names, outputs, discrete):
-    """One bag model of one fold: (held-out risks, training-row risks, {row: attention of a held-out patient})."""
+def _bag_model(cfg, m, xg, bags, scaler, mask, outcome, fit_idx, val_idx, tr, te, seed, genomic_names, outputs,
+               discrete):
+    """One bag model of one fold (``scaler``: the fold's fusion.mil.BagScaler): (held-out risks, training-row risks,
+    {row: attention of a held-out patient})."""
     from dataclasses import replace
 
-    from oncorisk.fusion.mil import BagScaler, fit_mil, predict_mil
+    from oncorisk.fusion.mil import fit_mil, predict_mil
 
     g = _standardise(xg[fit_idx], xg)[1]
-    scaler = BagScaler.fit(bags, fit_idx, cfg.patch_components)
     pool = {"fused": "coattention", "imaging": "attention", "imaging_meanpool": "mean"}[m]
     tokens = token_columns(genomic_names or [])
     bag_cfg = replace(cfg, lr=cfg.bag_lr)
