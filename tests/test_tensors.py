@@ -276,6 +276,16 @@ def test_labels_from_giab_truth_find_every_truth_snv():
     assert (sites[sites.kind != "SNV"].label_gt > 0).sum() >= 10  # of 12 truth indels
 
 
+def _tensors_of_sam(tmp_path: Path, name: str, lines: list[str], fa: Path) -> pd.DataFrame:
+    """Sites of `oncorisk tensors` on a hand-made SAM (header and records in ``lines``), sorted and indexed."""
+    sam, bam = tmp_path / f"{name}.sam", tmp_path / f"{name}.bam"
+    sam.write_text("".join(lines))
+    pysam.sort("-o", str(bam), str(sam), catch_stdout=False)
+    pysam.index(str(bam))
+    run_tensors(TensorOptions(bam=str(bam), ref=str(fa), out=str(tmp_path / "t")))
+    return load_tensors(tmp_path / "t")[0]
+
+
 def test_a_long_deletion_the_aligner_clipped_is_a_candidate(tmp_path):
     """A 40-bp deletion that no read aligns through: reads ending before it carry the bases after it as a trailing
     soft clip, reads starting after it the bases before it as a leading clip. The clips, found once and exactly in
@@ -283,7 +293,6 @@ def test_a_long_deletion_the_aligner_clipped_is_a_candidate(tmp_path):
     reassembly); a clip found twice (a repeat) or nowhere adds nothing."""
     import random
 
-    from oncorisk.tensors.run import TensorOptions, load_tensors, run_tensors
 
     rng = random.Random(7)
     ref = "".join(rng.choice("ACGT") for _ in range(600))
@@ -306,14 +315,48 @@ def test_a_long_deletion_the_aligner_clipped_is_a_candidate(tmp_path):
     for k in range(10):  # reads of the reference haplotype through the site
         start = 220 + 8 * k
         lines.append(f"r{k}\t0\td\t{start + 1}\t60\t100M\t*\t0\t0\t{ref[start:start + 100]}\t{'I' * 100}\n")
-    sam = tmp_path / "del.sam"
-    sam.write_text("".join(lines))
-    bam = tmp_path / "del.bam"
-    pysam.sort("-o", str(bam), str(sam), catch_stdout=False)
-    pysam.index(str(bam))
-    run_tensors(TensorOptions(bam=str(bam), ref=str(fa), out=str(tmp_path / "t")))
-    sites, _, _ = load_tensors(tmp_path / "t")
+    sites = _tensors_of_sam(tmp_path, "del", lines, fa)
     dels = sites[sites.kind == "DEL"]
     assert [(r.pos, r.ref, r.alt) for r in dels.itertuples()] == [(d0, ref[d0 - 1:d1], ref[d0 - 1])]
     row = dels.iloc[0]
     assert row.hap_alt >= 10 and row.hap_ref >= 5  # haplotype support: the clipped reads fit the deletion
+
+
+def test_reads_carrying_two_nearby_events_support_both_after_realignment(tmp_path):
+    """A 3-bp deletion and, 12 bases on, a 2-bp insertion on one haplotype. Four reads carry both in their CIGAR;
+    eight reads of the same haplotype were aligned without gaps (mismatches to their end, as aligners do near a
+    read's end). Realigned to the window's candidate haplotypes (the two events apart and together), every one
+    of the twelve reads fits the haplotype with both events and supports both alleles, and the reads of the
+    reference support the reference. Compared with single-allele haplotypes without gaps, the reads would carry
+    the other event as mismatches and support neither well."""
+    import random
+
+    rng = random.Random(11)
+    ref = "".join(rng.choice("ACGT") for _ in range(600))
+    fa = tmp_path / "two.fa"
+    fa.write_text(">t\n" + ref + "\n")
+    pysam.faidx(str(fa))
+    d0, i0, ins = 300, 312, "GT"  # deleted ref[300:303] (anchor 299); insertion after ref[311] (anchor 311)
+    hap = ref[:d0] + ref[d0 + 3:i0] + ins + ref[i0:]
+    lines = [f"@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:t\tLN:{len(ref)}\n"]
+    for k in range(4):  # both events in the CIGAR
+        start = 240 + 5 * k
+        seq = hap[start:start + 100]
+        a = d0 - start
+        b = i0 - d0 - 3
+        lines.append(f"c{k}\t{16 * (k % 2)}\tt\t{start + 1}\t60\t{a}M3D{b}M2I{100 - a - b - 2}M\t*\t0\t0\t{seq}\t"
+                     f"{'I' * 100}\n")
+    for k in range(8):  # the same haplotype aligned as one block: mismatches after the deletion
+        start = 226 + 2 * k
+        lines.append(f"m{k}\t{16 * (k % 2)}\tt\t{start + 1}\t60\t100M\t*\t0\t0\t{hap[start:start + 100]}\t"
+                     f"{'I' * 100}\n")
+    for k in range(10):  # reads of the reference through both sites
+        start = 230 + 6 * k
+        lines.append(f"r{k}\t{16 * (k % 2)}\tt\t{start + 1}\t60\t100M\t*\t0\t0\t{ref[start:start + 100]}\t"
+                     f"{'I' * 100}\n")
+    sites = _tensors_of_sam(tmp_path, "two", lines, fa)
+    indels = sites[sites.kind != "SNV"].set_index(["pos", "ref", "alt"])
+    deletion = indels.loc[(d0, ref[d0 - 1:d0 + 3], ref[d0 - 1])]
+    insertion = indels.loc[(i0, ref[i0 - 1], ref[i0 - 1] + ins)]
+    for row in (deletion, insertion):
+        assert row.hap_alt == 12 and row.hap_ref == 10, row

@@ -1,106 +1,182 @@
-"""Haplotype-aware read support for indel candidates (what bcftools' indel re-scoring and DeepVariant's
-local reassembly are for).
+"""Local haplotype realignment: which reads support each indel candidate (what DeepVariant's realigner and
+GATK's HaplotypeCaller do before genotyping).
 
-Around an indel, aligners often do not place it in the read: reads that end inside a repeat are soft-
-clipped or aligned with mismatches, and reads count for the reference or for nothing. Here every read
-over the candidate (soft-clipped bases included) is compared, without gaps, to two haplotypes, the
-reference and the reference with the candidate applied, anchored at the read's left end and at its right
-end. Its score against a haplotype is the sum of base qualities of mismatches (best anchoring). A read
-supports the haplotype that scores at least ``MARGIN`` better; otherwise it is ambiguous (a read ending
-inside the repeat fits both).
+Around an indel, aligners often do not place it in the read: reads that end inside a repeat are soft-clipped or
+aligned with mismatches, and reads count for the reference or for nothing; one event is written differently in
+different reads. Here the aligner's CIGAR is set aside:
 
-Indel candidates of one locus (overlapping, or sharing the anchor: +T, +TT and +TTT at a homopolymer) compete:
-every read is scored against the reference and each of the locus's alternate haplotypes, and supports the one
-allele that beats the reference and every other allele by ``MARGIN``; a read that fits two alleles equally (one
-ending inside the repeat) supports none of them. A read supports the reference only when it beats every allele.
-With one indel at a locus this is the pairwise comparison above.
+1. **Active windows.** Indel candidates are grouped into loci (overlapping alleles, or alleles sharing an anchor:
+   +T, +TT and +TTT at a homopolymer); loci less than ``JOIN`` bases apart form one window.
+2. **Candidate haplotypes.** In a window, every combination of at most one allele per locus is applied to the
+   reference (the reference itself included), so a read carrying two nearby events fits the haplotype that
+   carries both. When a window would have more than ``MAX_HAPLOTYPES`` haplotypes, its loci are realigned one at
+   a time.
+3. **Read-to-haplotype alignment.** Every read over the window (soft-clipped bases included: a read aligned after
+   a deletion may carry the bases before it as a clip) is aligned to each haplotype with parasail's striped
+   semi-global alignment: the whole read against a haplotype stretch with free ends (``sg_dx``), affine gaps, BWA's
+   scores (match 1, mismatch 4, gap open 6, extend 1); bases below ``LOW_QUALITY`` score 0 (an ``N``).
+4. **Support.** A read supports an allele when the best haplotype carrying it scores at least ``MARGIN`` (one
+   mismatch) above the best haplotype without it; it supports the reference of a locus when the best haplotype
+   with none of the locus's alleles scores ``MARGIN`` above every haplotype with one. A read that fits two alleles
+   equally (one ending inside the repeat) supports neither.
+
+These counts become the tensors' ``hap_alt``/``hap_ref`` channels and the VCF's AD and VAF for indels.
 """
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import parasail
 import pysam
 
 from oncorisk.genome.alleles import overlapping_alleles
 from oncorisk.tensors.pileup import Pileup
 
-MARGIN = 20  # one Q20 mismatch
-FLANK = 300
+MATCH, MISMATCH, GAP_OPEN, GAP_EXTEND = 1, 4, 6, 1  # BWA-MEM's defaults
+MARGIN = MATCH + MISMATCH  # one mismatch
+LOW_QUALITY = 10  # bases below this quality match anything with score 0
+JOIN = 20  # loci closer than this share candidate haplotypes
+MAX_HAPLOTYPES = 16
+FLANK = 300  # reference bases either side of a window
+PAD = 20  # haplotype bases either side of a read's span that its alignment may use
 MAX_READS = 400
 
-
-def _score(read: np.ndarray, qual: np.ndarray, hap: np.ndarray, h0: int) -> float:
-    n = len(read)
-    lo, hi = max(0, -h0), min(n, len(hap) - h0)
-    if hi - lo < n // 2:
-        return float("inf")
-    mism = read[lo:hi] != hap[h0 + lo:h0 + hi]
-    return float(qual[lo:hi][mism].sum()) + 20.0 * (n - (hi - lo))
+_ALPHABET = "ACGTN"
 
 
-def _read_scores(pile: Pileup, fasta: pysam.FastaFile, starts: np.ndarray, max_len: int, clen: int, pos: int,
-                 ref: str, alt: str) -> dict[int, tuple[int, float, float]]:
-    """Read index -> (strand, score against the reference, score against the candidate's haplotype) for the
-    reads over one indel candidate (0-based ``pos``)."""
-    contig, reads = pile.contig, pile.read_store
-    w0 = max(0, pos - FLANK)
-    win = fasta.fetch(contig, w0, min(clen, pos + len(ref) + FLANK)).upper()
-    a = pos - w0
-    hap_ref = np.frombuffer(win.encode(), dtype=np.uint8)
-    hap_alt = np.frombuffer((win[:a] + alt + win[a + len(ref):]).encode(), dtype=np.uint8)
-    d = len(alt) - len(ref)
-    end_ref = pos + len(ref)  # first reference base after the event
-    first = int(np.searchsorted(starts, pos - 2 * max_len - FLANK))
-    last = int(np.searchsorted(starts, end_ref + max_len, side="right"))
-    out: dict[int, tuple[int, float, float]] = {}
-    for j in range(first, last):
-        r_start, is_rev, _, cig, seq, qual, r_end = reads[j]
-        lead = cig[0][1] if cig and cig[0][0] == 4 else 0
-        trail = cig[-1][1] if cig and cig[-1][0] == 4 else 0
-        # soft-clipped bases count: a read aligned after a deletion may carry the bases before it as a clip
-        if r_end is None or r_end + trail <= pos or r_start - lead >= end_ref:
-            continue
-        if len(out) >= MAX_READS:
-            break
-        rs = np.frombuffer(seq.encode(), dtype=np.uint8)
-        q = np.frombuffer(qual, dtype=np.uint8).astype(np.float64)
-        n = len(rs)
-        left = r_start - lead - w0  # hap coordinate of the read's first base, left-anchored
-        right_end = r_end + trail - w0  # after its last base, right-anchored
-        s_ref = min(_score(rs, q, hap_ref, left), _score(rs, q, hap_ref, right_end - n))
-        alt_left = left if left <= a else left + d
-        alt_right = right_end + d if right_end > end_ref - w0 else right_end
-        s_alt = min(_score(rs, q, hap_alt, alt_left), _score(rs, q, hap_alt, alt_right - n))
-        out[j] = (int(is_rev), s_ref, s_alt)
+def _matrix():
+    m = parasail.matrix_create(_ALPHABET, MATCH, -MISMATCH)
+    n = _ALPHABET.index("N")
+    for k in range(len(_ALPHABET)):
+        m.set_value(n, k, 0)
+        m.set_value(k, n, 0)
+    return m
+
+
+_MATRIX = _matrix()
+_NON_ACGT = bytes.maketrans(b"RYKMSWBDHVUacgtnrykmswbdhvu", b"NNNNNNNNNNNACGTNNNNNNNNNNNN")
+
+
+class _Haplotype:
+    """The window's reference with some alleles applied; ``offset`` maps a reference position into it."""
+
+    def __init__(self, win: str, w0: int, alleles: list[tuple[int, str, str]]):
+        seq, last, self.shifts = [], 0, []  # shifts: (reference position after an event, cumulative length change)
+        shift = 0
+        for pos, ref, alt in sorted(alleles):
+            a = pos - w0
+            seq += [win[last:a], alt]
+            last = a + len(ref)
+            shift += len(alt) - len(ref)
+            self.shifts.append((pos + len(ref), shift))
+        seq.append(win[last:])
+        self.seq = "".join(seq)
+        self.w0 = w0
+
+    def offset(self, x: int) -> int:
+        s = 0
+        for end, shift in self.shifts:
+            if x >= end:
+                s = shift
+        return x - self.w0 + s
+
+
+def _windows(pos: np.ndarray, ref_len: np.ndarray) -> list[list[np.ndarray]]:
+    """Loci (index arrays into pos) grouped into windows of loci less than JOIN bases apart, each window's
+    haplotype count capped (a window over the cap is split into its loci)."""
+    loci = overlapping_alleles(np.zeros(len(pos)), pos, ref_len)
+    groups: list[list[np.ndarray]] = []
+    end = 0
+    for locus in loci:
+        lo, e = int(pos[locus].min()), int((pos[locus] + ref_len[locus]).max())
+        if groups and lo - end < JOIN:
+            groups[-1].append(locus)
+            end = max(end, e)
+        else:
+            groups.append([locus])
+            end = e
+    out = []
+    for g in groups:
+        if int(np.prod([len(locus) + 1 for locus in g])) <= MAX_HAPLOTYPES:
+            out.append(g)
+        else:
+            out.extend([locus] for locus in g)
     return out
 
 
 def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
-    """(n, 4) [alt_fwd, alt_rev, ref_fwd, ref_rev] haplotype-supporting reads per site (0-based ``pos``),
-    from the reads the pileup counted, the indels of one locus competing for each read; zeros for SNVs."""
+    """(n, 4) [alt_fwd, alt_rev, ref_fwd, ref_rev] reads supporting each site's allele / its locus's reference by
+    realignment to candidate haplotypes (0-based ``pos``), from the reads the pileup counted; zeros for SNVs."""
     out = np.zeros((len(sites), 4), dtype=np.int64)
     reads = pile.read_store
     if not reads or len(sites) == 0:
         return out
-    clen = fasta.get_reference_length(pile.contig)
-    starts = np.fromiter((t[0] for t in reads), dtype=np.int64, count=len(reads))
-    max_len = max(len(t[4]) + 2 * max((n for op, n in (t[3] or ()) if op == 4), default=0) for t in reads[:2000])
     pos, ref, alt = (sites[c].to_numpy() for c in ("pos", "ref", "alt"))
     indels = np.array([k for k in range(len(sites)) if len(ref[k]) != len(alt[k])], dtype=np.int64)
     if not len(indels):
         return out
-    ref_len = np.array([len(ref[k]) for k in indels])
-    for locus in overlapping_alleles(np.zeros(len(indels)), pos[indels].astype(np.int64), ref_len):
-        members = indels[locus]
-        scores = [_read_scores(pile, fasta, starts, max_len, clen, int(pos[k]), ref[k], alt[k]) for k in members]
-        for j in sorted(set().union(*scores)):
-            strand = next(sc[j][0] for sc in scores if j in sc)
-            s_ref = min(sc[j][1] for sc in scores if j in sc)
-            s_alt = np.array([sc[j][2] if j in sc else np.inf for sc in scores])
-            best = int(s_alt.argmin())
-            others = np.delete(s_alt, best)
-            if s_alt[best] + MARGIN <= min(s_ref, others.min(initial=np.inf)):
-                out[members[best], strand] += 1
-            elif s_ref + MARGIN <= s_alt.min():
-                out[members, 2 + strand] += 1
+    clen = fasta.get_reference_length(pile.contig)
+    starts = np.fromiter((t[0] for t in reads), dtype=np.int64, count=len(reads))
+    max_len = max(len(t[4]) + 2 * max((n for op, n in (t[3] or ()) if op == 4), default=0) for t in reads[:2000])
+    ipos = pos[indels].astype(np.int64)
+    ref_len = np.array([len(ref[k]) for k in indels], dtype=np.int64)
+    profiles: dict[int, tuple[object, int, int, int]] = {}  # read index -> (profile, strand, span start, span end)
+    for window in _windows(ipos, ref_len):
+        members = [indels[locus] for locus in window]
+        every = np.concatenate(members)
+        lo = int(pos[every].min())
+        hi = int(max(pos[k] + len(ref[k]) for k in every))
+        w0 = max(0, lo - FLANK)
+        win = fasta.fetch(pile.contig, w0, min(clen, hi + FLANK)).upper().translate(_NON_ACGT)
+        choices = [[None] + [int(k) for k in m] for m in members]
+        combos = list(itertools.product(*choices))
+        haps = [_Haplotype(win, w0, [(int(pos[k]), ref[k], alt[k]) for k in c if k is not None]) for c in combos]
+        change = max(abs(len(alt[k]) - len(ref[k])) for k in every)
+        first = int(np.searchsorted(starts, lo - 2 * max_len - FLANK))
+        last = int(np.searchsorted(starts, hi + max_len, side="right"))
+        for j in [j for j in profiles if j < first]:  # reads left behind: windows come in order
+            del profiles[j]
+        scores, strands = [], []
+        for j in range(first, last):
+            r_start, is_rev, _, cig, seq, qual, r_end = reads[j]
+            lead = cig[0][1] if cig and cig[0][0] == 4 else 0
+            trail = cig[-1][1] if cig and cig[-1][0] == 4 else 0
+            if r_end is None or r_end + trail <= lo or r_start - lead > hi:
+                continue
+            if len(scores) >= MAX_READS:
+                break
+            prof = profiles.get(j)
+            if prof is None:
+                q = np.frombuffer(qual, dtype=np.uint8)
+                s = seq.upper().translate(_NON_ACGT)
+                if (q < LOW_QUALITY).any():
+                    s = "".join("N" if qv < LOW_QUALITY else b for b, qv in zip(s, q))
+                prof = profiles[j] = (parasail.profile_create_16(s, _MATRIX), int(is_rev), r_start - lead, r_end + trail)
+            p, strand, a, b = prof
+            row = []
+            for h in haps:
+                h0 = max(0, h.offset(a) - PAD - change)
+                h1 = min(len(h.seq), h.offset(b) + PAD + change)
+                row.append(parasail.sg_dx_striped_profile_16(p, h.seq[h0:h1], GAP_OPEN, GAP_EXTEND).score)
+            scores.append(row)
+            strands.append(strand)
+        if not scores:
+            continue
+        sc = np.array(scores, dtype=np.int64)  # (reads, haplotypes)
+        st = np.array(strands, dtype=np.int64)
+        for li, m in enumerate(members):
+            carried = np.array([c[li] for c in combos], dtype=object)
+            none = np.array([c is None for c in carried])
+            best_none = sc[:, none].max(axis=1)
+            best_any = sc[:, ~none].max(axis=1)
+            ref_reads = best_none >= best_any + MARGIN
+            for strand in (0, 1):
+                out[m, 2 + strand] += int((ref_reads & (st == strand)).sum())
+            for k in m:
+                has = np.array([c == k for c in carried])
+                alt_reads = sc[:, has].max(axis=1) >= sc[:, ~has].max(axis=1) + MARGIN
+                for strand in (0, 1):
+                    out[k, strand] += int((alt_reads & (st == strand)).sum())
     return out
