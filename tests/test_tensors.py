@@ -293,7 +293,6 @@ def test_a_long_deletion_the_aligner_clipped_is_a_candidate(tmp_path):
     reassembly); a clip found twice (a repeat) or nowhere adds nothing."""
     import random
 
-
     rng = random.Random(7)
     ref = "".join(rng.choice("ACGT") for _ in range(600))
     fa = tmp_path / "del.fa"
