@@ -359,3 +359,17 @@ def test_reads_carrying_two_nearby_events_support_both_after_realignment(tmp_pat
     insertion = indels.loc[(i0, ref[i0 - 1], ref[i0 - 1] + ins)]
     for row in (deletion, insertion):
         assert row.hap_alt == 12 and row.hap_ref == 10, row
+
+
+def test_realignment_windows_join_close_loci_and_split_when_haplotypes_exceed_the_cap():
+    """Loci less than JOIN bases apart share a window (their alleles are combined into haplotypes); a window whose
+    combinations would exceed MAX_HAPLOTYPES is realigned locus by locus."""
+    from oncorisk.tensors.haplotype import JOIN, MAX_HAPLOTYPES, _windows
+
+    pos = np.array([100, 100, 100 + JOIN - 5, 400], dtype=np.int64)  # a 2-allele locus, one close by, one far
+    ref_len = np.array([2, 1, 1, 3], dtype=np.int64)
+    windows = [[list(locus) for locus in w] for w in _windows(pos, ref_len)]
+    assert windows == [[[0, 1], [2]], [[3]]]  # (2 + 1) x (1 + 1) = 6 haplotypes: one window
+    many = np.arange(5, dtype=np.int64) * 5 + 100  # five one-allele loci 5 bases apart: 2^5 = 32 haplotypes
+    assert 2 ** 5 > MAX_HAPLOTYPES
+    assert [[list(locus) for locus in w] for w in _windows(many, np.ones(5, dtype=np.int64))] == [[[k]] for k in range(5)]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Recipe of the shipped caller models (resources/models/germline-illumina-v1.1.0, somatic-illumina-v1.1.0).
+# Recipe of the shipped caller models (resources/models/germline-illumina-v1.2.0, somatic-illumina-v1.2.0).
 # Needs ../shared/data (real GIAB reads); about 40 minutes on 2 CPU cores; steps whose output exists are skipped
 # (a rerun resumes). Usage:
 #   bash workflow/scripts/train_shipped_models.sh WORKDIR [MODELS_OUT]
@@ -68,12 +68,12 @@ for s in $(seq 41 52); do
 done
 
 # 5. train: 3 members each (seeds 1-3), probabilities averaged; the two cross-validation germline models first
-[ -d cv/germline-cvA-v1.1.0 ] || oncorisk train-caller --tensors t_hg_g* t_na_gB* --name germline-cvA --version 1.1.0 \
+[ -d cv/germline-cvA-v1.2.0 ] || oncorisk train-caller --tensors t_hg_g* t_na_gB* --name germline-cvA --version 1.2.0 \
     --members 3 --out cv  # never saw fold A
-[ -d cv/germline-cvB-v1.1.0 ] || oncorisk train-caller --tensors t_hg_g* t_na_gA* --name germline-cvB --version 1.1.0 \
+[ -d cv/germline-cvB-v1.2.0 ] || oncorisk train-caller --tensors t_hg_g* t_na_gA* --name germline-cvB --version 1.2.0 \
     --members 3 --out cv  # never saw fold B
 cp foldA.bed cv/germline-cvA.bed && cp foldB.bed cv/germline-cvB.bed
-oncorisk train-caller --tensors t_hg_g* t_na_gA* t_na_gB* --name germline-illumina --version 1.1.0 --members 3 \
+oncorisk train-caller --tensors t_hg_g* t_na_gA* t_na_gB* --name germline-illumina --version 1.2.0 --members 3 \
     --out "$OUT"
-[ -d "$OUT/somatic-illumina-v1.1.0" ] || oncorisk train-caller --tensors ts_P000* t_na_s* --name somatic-illumina \
-    --version 1.1.0 --members 3 --out "$OUT"
+[ -d "$OUT/somatic-illumina-v1.2.0" ] || oncorisk train-caller --tensors ts_P000* t_na_s* --name somatic-illumina \
+    --version 1.2.0 --members 3 --out "$OUT"
