@@ -285,15 +285,21 @@ def trace(opts: FusionOptions, shap_df: pd.DataFrame, risk: pd.Series) -> pd.Dat
 
 
 def run_fusion(opts: FusionOptions) -> dict:
-    """Run the stage with torch on ``opts.threads`` CPU threads: a float sum's order depends on the thread
-    count, so a run on a cluster node gives the same scores as a local one only with the same count."""
+    """Run the stage with torch, and the BLAS under numpy and scikit-learn (the patch projection, the linear
+    baselines), on ``opts.threads`` CPU threads: a float sum's order depends on the thread count, so a run on a
+    cluster node gives the same scores as a local one only with the same count (BLAS would otherwise take one
+    thread per core of the machine)."""
+    import contextlib
+
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
     if opts.threads:
         torch.set_num_threads(opts.threads)
     try:
-        return _run_fusion(opts)
+        with threadpool_limits(limits=opts.threads, user_api="blas") if opts.threads else contextlib.nullcontext():
+            return _run_fusion(opts)
     finally:
         torch.set_num_threads(before)
 
