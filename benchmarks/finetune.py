@@ -6,7 +6,8 @@ Usage: python benchmarks/finetune.py [--sim DIR] [--epochs 30] [--members 1]
 The shifted domain: the simulator's reads (150 bp, its own error and coverage model, 30x normals, seed 303), which
 the shipped germline model never saw (it learnt from HG002 spike-ins). A lab with a few thousand labelled
 candidates of its own platform is played by patient P0001's normal (germline truth and confident BED known):
-labelled tensors of its first 0.5 Mb and of all 2 Mb. Patient P0002's normal is the held-out test.
+labelled tensors of its first 0.5 Mb and of all 2 Mb, and (a few thousand candidates) the normals of P0001, P0003
+and P0004, 2 Mb each. Patient P0002's normal is the held-out test.
 
 Side by side, on the same tensors and epochs: the shipped model as it is, training from scratch, and fine-tuning
 from the shipped model (learning rate 1e-4); germline SNV and indel F1 on P0002 (``oncorisk evaluate``).
@@ -57,7 +58,7 @@ def main() -> int:
         tmp = Path(t)
         sim = Path(args.sim) if args.sim else tmp / "sim"
         if not (sim / "manifest.json").exists():
-            sh(f"oncorisk -q simulate --out {sim} --seed 303 --patients 2 --bam-patients 2 --genome-size 2000000 "
+            sh(f"oncorisk -q simulate --out {sim} --seed 303 --patients 4 --bam-patients 4 --genome-size 2000000 "
                f"--capture wgs --threads 2")
         contig = (sim / "reference.fa.fai").read_text().split("\t", 1)[0]
         manifest = json.loads((sim / "manifest.json").read_text())
@@ -73,15 +74,18 @@ def main() -> int:
             print(f"| {name} | {n} | {wall} | {s['f1']} | {i['f1']} | {i['precision']} | {i['recall']} |")
 
         show("germline-illumina (shipped, no training)", 0, "-", score(sim, test, "germline-illumina", tmp, "shipped"))
-        for label, region in (("0.5 Mb", f"{contig}:1-500000"), ("2 Mb", None)):
-            train = tmp / f"train_{label.replace(' ', '')}"
-            n = labelled(sim, "P0001", train, region)
+        sets = [("P0001 0.5 Mb", [("P0001", f"{contig}:1-500000")]), ("P0001 2 Mb", [("P0001", None)])]
+        if all((sim / "bams" / f"{p}.normal.bam").exists() for p in ("P0003", "P0004")):
+            sets.append(("P0001, P0003, P0004 2 Mb each", [(p, None) for p in ("P0001", "P0003", "P0004")]))
+        for k, (label, parts) in enumerate(sets):
+            dirs = [tmp / f"train{k}_{p}" for p, _ in parts]
+            n = sum(labelled(sim, p, d, region) for (p, region), d in zip(parts, dirs))
             for how, extra in (("from scratch", ""), ("fine-tuned (--init-from germline-illumina, lr 1e-4)",
                                                       "--init-from germline-illumina --lr 1e-4")):
-                name = f"m{label.replace(' ', '').replace('.', '')}{'ft' if extra else 'sc'}"
-                w = sh(f"oncorisk -q train-caller --tensors {train} --name {name} --version 0.0.1 --epochs {args.epochs} "
-                       f"--members {args.members} {extra} --out {tmp}/models")
-                show(f"{how}, P0001 {label}", n, f"{w:.0f} s", score(sim, test, f"{tmp}/models/{name}-v0.0.1", tmp, name))
+                name = f"m{k}{'ft' if extra else 'sc'}"
+                w = sh(f"oncorisk -q train-caller --tensors {' '.join(map(str, dirs))} --name {name} --version 0.0.1 "
+                       f"--epochs {args.epochs} --members {args.members} {extra} --out {tmp}/models")
+                show(f"{how}, {label}", n, f"{w:.0f} s", score(sim, test, f"{tmp}/models/{name}-v0.0.1", tmp, name))
     return 0
 
 

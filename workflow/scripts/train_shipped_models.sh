@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Recipe of the shipped caller models (resources/models/germline-illumina-v1.2.0, somatic-illumina-v1.2.0).
-# Needs ../shared/data (real GIAB reads); about 40 minutes on 2 CPU cores; steps whose output exists are skipped
+# Needs ../shared/data (real GIAB reads); about 25 minutes on 2 CPU cores; steps whose output exists are skipped
 # (a rerun resumes). Usage:
 #   bash workflow/scripts/train_shipped_models.sh WORKDIR [MODELS_OUT]
 # Documented in docs/caller.md (model cards). NA12878 chr20:10,000,000-10,050,000 is reserved for independent
