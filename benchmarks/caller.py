@@ -79,12 +79,15 @@ def bcftools_somatic(ref, tumour, normal, prefix: Path) -> float:
 def cross_validated(tmp: Path, cv: Path, bam: Path, ref: Path) -> str:
     """The germline model's block-wise cross-validation on NA12878's truth half: each fold's blocks called by the
     model trained without them (``cv/germline-cvX-v*`` with ``cv/germline-cvX.bed``, from
-    workflow/scripts/train_shipped_models.sh); the folds' VCFs joined. Returns the joined VCF."""
+    workflow/scripts/train_shipped_models.sh), at the PASS threshold chosen on the other fold
+    (``cv/germline-cvX.min_qual``, when present); the folds' VCFs joined. Returns the joined VCF."""
     parts = []
     for bed in sorted(cv.glob("germline-cv*.bed")):
         model = next(cv.glob(f"{bed.stem}-v*"))
         out = tmp / f"{bed.stem}.vcf.gz"
-        sh(f"oncorisk -q call --bam {bam} --ref {ref} --regions {bed} --model {model} --out {out}")
+        q = cv / f"{bed.stem}.min_qual"  # the PASS threshold chosen on the other fold (train_shipped_models.sh)
+        min_qual = f"--min-qual {q.read_text().strip()}" if q.exists() else ""
+        sh(f"oncorisk -q call --bam {bam} --ref {ref} --regions {bed} --model {model} {min_qual} --out {out}")
         parts.append(str(out))
     joined = tmp / "cv.vcf.gz"
     sh(f"bcftools concat -a {' '.join(parts)} 2>/dev/null | bcftools sort -Oz -o {joined} 2>/dev/null && tabix -f {joined}")

@@ -75,6 +75,53 @@ def test_evaluate_hand_made_cases(ref, tmp_path):
     assert r_bed["SNV"]["tp"] == 0 and r_bed["INDEL"]["tp"] == 1 and r_bed["INDEL"]["fn"] == 1
 
 
+def test_qual_thresholds_score_the_query_at_each_threshold_and_the_best_is_chosen(ref, tmp_path):
+    """evaluate --qual-thresholds scores the query as if only records with QUAL >= each threshold passed (vcfeval's
+    QUAL curve); choose_min_qual.py picks the threshold with the best F1 over the folds' summed counts."""
+    from oncorisk.caller.evaluate import best_min_qual
+
+    s = seq(ref, 0, 600)
+    alt = {k: "A" if s[k] != "A" else "C" for k in (150, 400, 450)}
+    truth = vcf(tmp_path / "truth.vcf.gz", [f"ctgA\t151\t.\t{s[150]}\t{alt[150]}\t.\tPASS\t.\tGT\t0/1"])
+    query = vcf(tmp_path / "query.vcf.gz", [
+        f"ctgA\t151\t.\t{s[150]}\t{alt[150]}\t40\tPASS\t.\tGT\t0/1",  # true, QUAL 40
+        f"ctgA\t401\t.\t{s[400]}\t{alt[400]}\t20\tPASS\t.\tGT\t0/1",  # false, QUAL 20
+        f"ctgA\t451\t.\t{s[450]}\t{alt[450]}\t25\tPASS\t.\tGT\t0/1",  # false, QUAL 25
+    ])
+    r = evaluate(str(truth), str(query), str(ref), qual_thresholds=[50, 10, 21, 30])
+    rows = {row["min_qual"]: (row["SNV"]["tp"], row["SNV"]["fp"], row["SNV"]["fn"]) for row in r["by_qual"]}
+    assert rows == {10.0: (1, 2, 0), 21.0: (1, 1, 0), 30.0: (1, 0, 0), 50.0: (0, 0, 1)}
+    assert (r["SNV"]["tp"], r["SNV"]["fp"]) == (1, 2)  # the main result is unchanged
+    assert best_min_qual([r]) == 30.0
+    out = tmp_path / "m.json"
+    assert cli("evaluate", "--truth", truth, "--query", query, "--ref", ref, "--qual-thresholds", "10", "30",
+               "--out", out).returncode == 0
+    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "choose_min_qual.py"
+    res = subprocess.run(["python", str(script), str(out), str(out)], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.strip() == "30", res.stderr
+
+
+def test_call_applies_the_models_pass_threshold_unless_one_is_given(ref, fixture_bam, tmp_path):
+    """A model's recorded min_qual (train-caller --min-qual) is the PASS threshold when --min-qual is not given."""
+    import shutil
+
+    from oncorisk.caller.checkpoint import resolve_model
+
+    model = tmp_path / "strict-v1.0.0"
+    shutil.copytree(resolve_model("germline-illumina"), model)
+    info = json.loads((model / "model_info.json").read_text())
+    (model / "model_info.json").write_text(json.dumps({**info, "min_qual": 99.0}))
+    filters = {}
+    for name, extra in (("model", []), ("given", ["--min-qual", "0"])):
+        out = tmp_path / f"{name}.vcf.gz"
+        res = cli("call", "--bam", fixture_bam, "--ref", ref, "--regions", "ctgA", "--model", model, *extra, "--out", out)
+        assert res.returncode == 0, res.stderr
+        filters[name] = {r[6] for r in records(out)}
+        assert f"QUAL < {99 if name == 'model' else 0}" in str(pysam.VariantFile(str(out)).header)
+    assert "PASS" not in filters["model"] and "LowQual" in filters["model"]
+    assert "PASS" in filters["given"] and "LowQual" not in filters["given"]
+
+
 def test_haplotype_comparison_matches_one_event_written_two_ways(ref, tmp_path):
     """A deletion written two equivalent ways, a complex substitution written as one record or as an SNV plus
     a deletion, and a 1/2 insertion pair written as one record or as two: equal under haplotype comparison;
@@ -244,13 +291,14 @@ def test_train_caller_writes_a_loadable_checkpoint(small_cohort, tmp_path):
                               out=str(t), regions=[str(small_cohort / "panel.bed")],
                               truth_vcf=str(small_cohort / "truth" / "P0001.germline.vcf.gz"),
                               confident_bed=str(small_cohort / "truth" / "confident.bed")))
-    for k in (1, 2):
+    for k in (1, 2):  # the second records a PASS threshold for `call`
         res = cli("train-caller", "--tensors", t, "--name", f"m{k}", "--version", "0.1.0", "--epochs", "2",
-                  "--out", tmp_path / "models")
+                  *(["--min-qual", "25"] if k == 2 else []), "--out", tmp_path / "models")
         assert res.returncode == 0, res.stderr
     a, info = load_checkpoint(str(tmp_path / "models" / "m1-v0.1.0"))
-    b, _ = load_checkpoint(str(tmp_path / "models" / "m2-v0.1.0"))
+    b, b_info = load_checkpoint(str(tmp_path / "models" / "m2-v0.1.0"))
     assert info["version"] == "0.1.0" and info["layout"]["mode"] == "germline" and len(info["history"]) == 2
+    assert "min_qual" not in info and b_info["min_qual"] == 25.0
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert ka == kb and np.array_equal(va.numpy(), vb.numpy())  # same seed, same weights
     bad = cli("train-caller", "--tensors", t, "--name", "x", "--version", "1.0", "--out", tmp_path / "models")

@@ -44,6 +44,10 @@ def register(sub) -> None:
     p.add_argument("--loss", choices=["ce", "focal"], default="ce")
     p.add_argument("--members", type=int, default=1, help="networks trained from consecutive seeds, averaged (default 1)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--min-qual", type=float, metavar="Q",
+                   help="QUAL threshold for PASS recorded in model_info.json: `call` applies it when no --min-qual "
+                        "(config call.min_qual) is given (workflow/scripts/choose_min_qual.py chooses one by "
+                        "cross-validation); default: none (call uses 10)")
     p.add_argument("--init-from", metavar="MODEL", help="warm start (fine-tuning): begin from this checkpoint's weights "
                    "(a bundled name or a folder of the same tensor layout), e.g. germline-illumina on a lab's own "
                    "truth set; refused when the layout differs")
@@ -90,6 +94,9 @@ def register(sub) -> None:
     p.add_argument("--somatic", action="store_true", help="somatic: SOMATIC-flagged calls only, and results by VAF bin")
     p.add_argument("--min-vaf", type=float, help="only truth alleles and calls with VAF >= this")
     p.add_argument("--all-records", action="store_true", help="count non-PASS query records too")
+    p.add_argument("--qual-thresholds", type=float, nargs="+", metavar="Q",
+                   help="also score the query at each of these minimum QUALs (metrics.json by_qual; workflow/scripts/"
+                        "choose_min_qual.py picks a PASS threshold from them)")
     p.add_argument("--out", required=True, help="metrics JSON")
     p.set_defaults(func=cmd_evaluate)
 
@@ -135,10 +142,13 @@ def cmd_train_caller(args: argparse.Namespace) -> int:
 
     if not re.fullmatch(r"\d+\.\d+\.\d+", args.version):
         raise UserError(f"--version: bad value {args.version!r}: use semantic versioning, e.g. 1.0.0")
+    if args.min_qual is not None and not args.min_qual >= 0:
+        raise UserError(f"--min-qual: bad value {args.min_qual}: a QUAL threshold must be >= 0")
     info = train_caller(TrainOptions(data=args.tensors, out=args.out, name=args.name, version=args.version,
                                      epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
                                      loss=args.loss, seed=args.seed, device=args.device, recipe=command_line(),
-                                     members=args.members, force=args.force, init_from=args.init_from))
+                                     members=args.members, force=args.force, init_from=args.init_from,
+                                     min_qual=args.min_qual))
     v = info["validation"]
     log.info("train-caller: %s, %d member(s), validation F1 %.4f -> %s", info["name"], args.members, v["f1"],
              info["folder"])
@@ -172,8 +182,10 @@ def cmd_gather_vcf(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from oncorisk.caller.evaluate import evaluate, write_metrics
 
+    if args.qual_thresholds and min(args.qual_thresholds) < 0:
+        raise UserError(f"--qual-thresholds: bad value {min(args.qual_thresholds)}: QUAL thresholds must be >= 0")
     res = evaluate(args.truth, args.query, args.ref, args.bed, args.truth_sample, args.query_sample, args.somatic,
-                   not args.all_records, args.min_vaf)
+                   not args.all_records, args.min_vaf, args.qual_thresholds)
     write_metrics(res, args.out)
     for k in ("SNV", "INDEL"):
         r = res[k]

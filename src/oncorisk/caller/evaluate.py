@@ -51,9 +51,10 @@ def _vaf(rec, col) -> float:
 
 
 def read_calls(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only: bool, role: str,
-               somatic: bool = False) -> list[tuple[str, Call, float]]:
-    """(contig, call, VAF) per record whose genotype carries an alternate allele, in file order; each call holds
-    its alleles' normalised keys with their genotype class (1 het, 2 hom-alt)."""
+               somatic: bool = False, min_qual: float | None = None) -> list[tuple[str, Call, float]]:
+    """(contig, call, VAF) per record whose genotype carries an alternate allele (and, with ``min_qual``, whose QUAL
+    is at least that), in file order; each call holds its alleles' normalised keys with their genotype class (1 het,
+    2 hom-alt)."""
     vf = open_vcf(path)
     samples = list(vf.header.samples)
     if sample is not None and sample not in samples:
@@ -71,6 +72,8 @@ def read_calls(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only:
         if rec.chrom not in fa_contigs:
             continue
         if pass_only and rec.filter.keys() and "PASS" not in rec.filter.keys():
+            continue
+        if min_qual is not None and (rec.qual is None or rec.qual < min_qual):
             continue
         if somatic and role == "query" and "SOMATIC" in rec.header.info and "SOMATIC" not in rec.info:
             continue
@@ -110,7 +113,10 @@ def kind_of(key) -> str:
 
 def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sample: str | None = None,
              query_sample: str | None = None, somatic: bool = False, pass_only: bool = True,
-             min_vaf: float | None = None) -> dict:
+             min_vaf: float | None = None, qual_thresholds: list[float] | None = None) -> dict:
+    """Allele matching and haplotype comparison of ``query`` against ``truth``; with ``qual_thresholds``, also
+    ``by_qual``: allele-matching results when only query records with QUAL at least each threshold count (the
+    QUAL curve of vcfeval's ROC output, from which a PASS threshold can be chosen)."""
     from oncorisk.genome.fasta import open_reference
 
     fasta = open_reference(ref)
@@ -134,15 +140,10 @@ def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sam
     t, q = alleles(tc), alleles(qc)
     result: dict = dict(truth=str(truth), query=str(query), bed=bed, pass_only=pass_only,
                         matching="allele after normalisation (split, trim, left-align)")
-    for kind in ("SNV", "INDEL"):
-        tk = {k: v for k, v in t.items() if kind_of(k) == kind}
-        qk = {k: v for k, v in q.items() if kind_of(k) == kind}
-        both = tk.keys() & qk.keys()
-        row = _prf(len(both), len(qk.keys() - tk.keys()), len(tk.keys() - qk.keys()))
-        row["genotype_concordance"] = _r(np.mean([tk[k][0] == qk[k][0] for k in both]) if both else math.nan)
-        result[kind] = row
-    both = t.keys() & q.keys()
-    result["ALL"] = _prf(len(both), len(q.keys() - t.keys()), len(t.keys() - q.keys()))
+    result.update(_allele_rows(t, q))
+    if qual_thresholds:
+        result["by_qual"] = [dict(min_qual=float(mq), **_allele_rows(t, alleles(keep(read_calls(
+            query, fasta, query_sample, pass_only, "query", somatic, mq))))) for mq in sorted(qual_thresholds)]
     result["haplotype"] = haplotype_metrics(fasta, tc, qc)
     if somatic:
         bins = []
@@ -158,6 +159,36 @@ def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sam
                              recall=_r(rec), precision=_r(prec), f1=_r(f)))
         result["by_vaf"] = bins
     return result
+
+
+def _allele_rows(t: dict, q: dict) -> dict:
+    """SNV, INDEL and ALL rows of allele matching (truth and query allele keys -> (genotype class, VAF))."""
+    rows = {}
+    for kind in ("SNV", "INDEL"):
+        tk = {k: v for k, v in t.items() if kind_of(k) == kind}
+        qk = {k: v for k, v in q.items() if kind_of(k) == kind}
+        both = tk.keys() & qk.keys()
+        row = _prf(len(both), len(qk.keys() - tk.keys()), len(tk.keys() - qk.keys()))
+        row["genotype_concordance"] = _r(np.mean([tk[k][0] == qk[k][0] for k in both]) if both else math.nan)
+        rows[kind] = row
+    both = t.keys() & q.keys()
+    rows["ALL"] = _prf(len(both), len(q.keys() - t.keys()), len(t.keys() - q.keys()))
+    return rows
+
+
+def best_min_qual(results: list[dict]) -> float:
+    """The QUAL threshold with the highest F1 of all alleles (SNVs and indels) over the ``by_qual`` rows of one or
+    more evaluations (their counts summed: the folds of a cross-validation); the lowest such threshold on ties."""
+    totals: dict[float, list[int]] = {}
+    for res in results:
+        for row in res["by_qual"]:
+            t = totals.setdefault(row["min_qual"], [0, 0, 0])
+            for j, k in enumerate(("tp", "fp", "fn")):
+                t[j] += row["ALL"][k]
+    if not totals:
+        raise ValueError("no by_qual rows: evaluate with qual_thresholds")
+    f1 = {q: (2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0) for q, (tp, fp, fn) in totals.items()}
+    return min(q for q in f1 if f1[q] == max(f1.values()))
 
 
 def haplotype_metrics(fasta: pysam.FastaFile, truth: list, query: list) -> dict:

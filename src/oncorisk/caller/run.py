@@ -17,6 +17,7 @@ import numpy as np
 import pysam
 
 from oncorisk.caller.checkpoint import check_layout, load_checkpoint, resolve_model
+from oncorisk.caller.defaults import model_min_qual
 from oncorisk.caller.model import predict_probabilities
 from oncorisk.caller.vcf import check_vcf_names, format_records, vcf_header, write_vcf
 from oncorisk.errors import UserError
@@ -37,7 +38,7 @@ class CallOptions:
     tensors: list[str] = field(default_factory=list)  # or from tensors folders, in genome order
     sample: str | None = None
     normal_sample: str | None = None
-    min_qual: float = 10.0
+    min_qual: float | None = None  # None: the model's own (caller.defaults.model_min_qual)
     device: str = "auto"
     batch: int = 1024
     command: str = ""
@@ -60,6 +61,7 @@ def run_call(opts: CallOptions) -> dict:
     model_dir = resolve_model(opts.model)
     net, minfo = load_checkpoint(str(model_dir), device)  # the folder: resolved once
     somatic = minfo["layout"]["mode"] == "somatic"
+    min_qual = opts.min_qual if opts.min_qual is not None else model_min_qual(minfo)
     if opts.tensor_opts is not None:
         to = opts.tensor_opts
         mode = to.mode
@@ -98,7 +100,7 @@ def run_call(opts: CallOptions) -> dict:
         pon = PonFilter(opts.pon, fasta, opts.ref)
         extra = [PON_FILTER, PON_INFO, f"##oncorisk_pon=file://{os.path.abspath(opts.pon)}"]
         log.info("panel of normals %s: %d alleles", opts.pon, len(pon))
-    header = vcf_header(contigs, samples, somatic, opts.ref, model_dir.name, opts.command, opts.min_qual, extra)
+    header = vcf_header(contigs, samples, somatic, opts.ref, model_dir.name, opts.command, min_qual, extra)
     stats = dict(candidates=0, PASS=0, LowQual=0, RefCall=0, GERMLINE=0, PON=0)
 
     def lines():
@@ -106,7 +108,7 @@ def run_call(opts: CallOptions) -> dict:
             if len(sites) == 0:
                 continue
             probs = predict_probabilities(net, np.asarray(tensors), device, opts.batch)
-            for line in format_records(sites, probs, somatic, opts.min_qual):
+            for line in format_records(sites, probs, somatic, min_qual):
                 if pon is not None:
                     line = pon.apply(line)
                 stats["candidates"] += 1
@@ -114,8 +116,8 @@ def run_call(opts: CallOptions) -> dict:
                 yield line
 
     write_vcf(opts.out, header, lines())
-    log.info("call: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
-    return dict(stats=stats, model=model_dir.name, samples=samples)
+    log.info("call: %s (PASS: QUAL >= %g)", ", ".join(f"{k} {v}" for k, v in stats.items()), min_qual)
+    return dict(stats=stats, model=model_dir.name, samples=samples, min_qual=min_qual)
 
 
 def command_line() -> str:

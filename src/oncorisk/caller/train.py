@@ -48,6 +48,7 @@ class TrainOptions:
     extra_info: dict = field(default_factory=dict)
     force: bool = False  # write into a non-empty model folder (io.atomic's output rule)
     init_from: str | None = None  # warm start: a checkpoint (name or folder) of the same tensor layout
+    min_qual: float | None = None  # PASS threshold recorded for `call` (caller.defaults.model_min_qual)
 
 
 def load_training_data(folders: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, dict, list]:
@@ -159,6 +160,8 @@ def train_caller(opts: TrainOptions) -> dict:
                               init_from=init_info,
                               **opts.extra_info),
                 validation=best_metrics, history=history)
+    if opts.min_qual is not None:
+        info["min_qual"] = float(opts.min_qual)
     folder = Path(opts.out) / f"{opts.name}-v{opts.version}"
     with atomic_dir(folder, "train-caller", opts.force) as tmp:
         torch.save(states, tmp / "model.pt")

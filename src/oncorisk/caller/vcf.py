@@ -6,7 +6,8 @@ Germline: one sample column. Somatic: the normal's then the tumour's column (Mut
 QUAL is phred-scaled: -10 log10 P(no variant) (germline), -10 log10 (1 - P(somatic)) (somatic), capped
 at 99. FILTER:
 
-- PASS: called, QUAL >= the minimum (default 10);
+- PASS: called, QUAL >= the minimum (``--min-qual``; else the model's recorded threshold, else 10:
+  caller.defaults.model_min_qual);
 - LowQual: called, QUAL below the minimum;
 - RefCall: the model says the candidate is not a variant (GT 0/0);
 - GERMLINE (somatic mode): the model says the allele is germline, present in the normal.
