@@ -96,6 +96,8 @@ def test_qual_thresholds_score_the_query_at_each_threshold_and_the_best_is_chose
     out = tmp_path / "m.json"
     assert cli("evaluate", "--truth", truth, "--query", query, "--ref", ref, "--qual-thresholds", "10", "30",
                "--out", out).returncode == 0
+    bad = cli("evaluate", "--truth", truth, "--query", query, "--ref", ref, "--qual-thresholds", "-5", "--out", out)
+    assert bad.returncode == 2 and "--qual-thresholds: bad value -5.0" in bad.stderr
     script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "choose_min_qual.py"
     res = subprocess.run(["python", str(script), str(out), str(out)], capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.strip() == "30", res.stderr
@@ -303,6 +305,8 @@ def test_train_caller_writes_a_loadable_checkpoint(small_cohort, tmp_path):
         assert ka == kb and np.array_equal(va.numpy(), vb.numpy())  # same seed, same weights
     bad = cli("train-caller", "--tensors", t, "--name", "x", "--version", "1.0", "--out", tmp_path / "models")
     assert bad.returncode == 2 and "semantic versioning" in bad.stderr
+    bad = cli("train-caller", "--tensors", t, "--name", "x", "--min-qual", "-1", "--out", tmp_path / "models")
+    assert bad.returncode == 2 and "--min-qual: bad value -1.0" in bad.stderr
     # fine-tuning: a warm start from the bundled germline model, recorded; zero epochs of training would keep its
     # weights, one epoch at a tiny learning rate stays close to them; a somatic checkpoint is refused (layout)
     res = cli("train-caller", "--tensors", t, "--name", "ft", "--version", "0.1.0", "--epochs", "1", "--lr", "1e-7",
