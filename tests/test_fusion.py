@@ -173,3 +173,20 @@ def test_outcome_kind_is_the_one_rule_for_stage_and_workflow():
         ["binary", "survival", "binary", "survival"]
     rules = (REPO / "workflow" / "rules" / "common.smk").read_text()
     assert "outcome_kind(" in rules  # the workflow's report figures follow the same rule
+
+
+def test_report_headline_shows_the_simpler_models_beside_ours():
+    """The front page names the simpler models fitted on the same folds (mean pooling, penalised linear, TMB), so a
+    reader sees where one beats the deep models; models a run did not fit are left out."""
+    from oncorisk.summary import risk_lines
+
+    def m(v):
+        return {"c_index": {"value": v, "ci": [v - 0.05, v + 0.05]}}
+
+    metrics = {"mode": "survival", "n_samples": 50, "n_with_imaging": 40, "config": {"folds": 5},
+               "fused": m(0.70), "genomic": m(0.66), "baseline_linear_fused": m(0.74), "baseline_tmb": m(0.55)}
+    head, caption = risk_lines(metrics)
+    assert "fused (genomic + imaging) **0.700** [0.650, 0.750]; genomic only **0.660**" in head
+    assert "Simpler models on the same folds: penalised linear, both 0.740 [0.690, 0.790]; TMB alone 0.550" in head
+    assert "imaging only" not in head and "mean of the patches" not in head and "c-index" in head
+    assert "penalised" not in caption

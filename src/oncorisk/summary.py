@@ -3,8 +3,9 @@
 ``oncorisk report-summary --results results/<cohort> --out results/<cohort>/report`` reads the stages' result
 files (no recomputation) and writes:
 
-- ``summary.rst``: the front page's headline: fused / genomic / imaging ROC AUC (or c-index) with 95% CIs, the
-  top pathways with q, the TMB range, and calls per sample with their accuracy where truth is known;
+- ``summary.rst``: the front page's headline: fused / genomic / imaging ROC AUC (or c-index) with 95% CIs, beside
+  the simpler models on the same folds (mean pooling of the patches, penalised linear models, TMB alone, the best
+  single gene), so a reader sees where a simpler model wins; the top pathways with q, the TMB range, and calls per sample with their accuracy where truth is known;
 - ``roc.rst``, ``tmb.rst``, ``top_pathways.rst``: one sentence of numbers each, included in the figure captions.
 
 Files a run did not make (no BAM samples, so no calls; survival instead of a label) are left out of the text.
@@ -22,6 +23,10 @@ import pandas as pd
 from oncorisk.io.atomic import atomic_dir
 
 MODELS = (("fused", "fused (genomic + imaging)"), ("genomic", "genomic only"), ("imaging", "imaging only"))
+BASELINES = (("imaging_meanpool", "imaging, mean of the patches"), ("baseline_linear_fused", "penalised linear, both"),
+             ("baseline_linear_genomic", "penalised linear, genomic"),
+             ("baseline_linear_imaging", "penalised linear, imaging"), ("baseline_tmb", "TMB alone"),
+             ("baseline_best_gene", "best single gene"))
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -35,14 +40,18 @@ def _q(q: float) -> str:
 def risk_lines(metrics: dict) -> tuple[str, str]:
     """(front-page paragraph, ROC caption sentence) from fusion/metrics.json."""
     key, name = ("roc_auc", "ROC AUC") if metrics.get("mode") == "binary" else ("c_index", "c-index")
-    parts = []
-    for model, label in MODELS:
-        if model in metrics and key in metrics[model]:
-            m = metrics[model][key]
-            parts.append(f"{label} **{_fmt(m['value'])}** [{_fmt(m['ci'][0])}, {_fmt(m['ci'][1])}]")
+
+    def shown(models, bold):
+        return [f"{label} {'**' if bold else ''}{_fmt(metrics[m][key]['value'])}{'**' if bold else ''} "
+                f"[{_fmt(metrics[m][key]['ci'][0])}, {_fmt(metrics[m][key]['ci'][1])}]"
+                for m, label in models if key in metrics.get(m, {})]
+
+    parts, peers = shown(MODELS, True), shown(BASELINES, False)
     folds = metrics.get("config", {}).get("folds", "k")
     head = (f"**Risk** ({metrics.get('n_samples', '?')} patients, {metrics.get('n_with_imaging', 0)} with imaging; "
             f"out-of-fold {name} of {folds}-fold cross-validation, bootstrap 95% CI): " + "; ".join(parts) + ".")
+    if peers:
+        head += " Simpler models on the same folds: " + "; ".join(peers) + "."
     caption = f"Here: {name} " + "; ".join(p.replace("**", "") for p in parts) + "."
     return head, caption
 
