@@ -321,44 +321,76 @@ def test_a_long_deletion_the_aligner_clipped_is_a_candidate(tmp_path):
     assert row.hap_alt >= 10 and row.hap_ref >= 5  # haplotype support: the clipped reads fit the deletion
 
 
+D0, I0, INS = 300, 312, "GT"  # two events: ref[300:303] deleted (anchor 299); "GT" inserted after ref[311] (anchor 311)
+
+
+def _two_event_bam(tmp_path: Path, name: str, cis: int, misaligned: int = 0, trans: int = 0) -> tuple[pd.DataFrame, str, Path]:
+    """Sites of a hand-made BAM over a random 600-bp contig: ``cis`` reads carry both events in their CIGAR,
+    ``misaligned`` more carry both but are aligned as one block (mismatches after the deletion, as aligners do near
+    a read's end), ``trans`` reads carry the deletion only and as many the insertion only; 10 reference reads."""
+    import random
+
+    rng = random.Random(11)
+    ref = "".join(rng.choice("ACGT") for _ in range(600))
+    fa = tmp_path / f"{name}.fa"
+    fa.write_text(">t\n" + ref + "\n")
+    pysam.faidx(str(fa))
+    both = ref[:D0] + ref[D0 + 3:I0] + INS + ref[I0:]
+    a, b = D0 - 240, I0 - D0 - 3  # CIGAR lengths for a read starting at 240
+    lines = [f"@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:t\tLN:{len(ref)}\n"]
+
+    def read(name_, start, cigar, seq):
+        lines.append(f"{name_}\t{16 * (len(lines) % 2)}\tt\t{start + 1}\t60\t{cigar}\t*\t0\t0\t{seq}\t{'I' * 100}\n")
+
+    for k in range(cis):
+        s0 = 240 + (k % 4) * 5
+        read(f"c{k}", s0, f"{a - s0 + 240}M3D{b}M2I{100 - (a - s0 + 240) - b - 2}M", both[s0:s0 + 100])
+    for k in range(misaligned):
+        read(f"m{k}", 226 + 2 * k, "100M", both[226 + 2 * k:326 + 2 * k])
+    deletion_only, insertion_only = ref[:D0] + ref[D0 + 3:], ref[:I0] + INS + ref[I0:]
+    for k in range(trans):
+        s0 = 240 + (k % 4) * 5
+        read(f"d{k}", s0, f"{D0 - s0}M3D{100 - D0 + s0}M", deletion_only[s0:s0 + 100])
+        read(f"i{k}", s0, f"{I0 - s0}M2I{98 - I0 + s0}M", insertion_only[s0:s0 + 100])
+    for k in range(10):  # reads of the reference through both sites
+        read(f"r{k}", 230 + 6 * k, "100M", ref[230 + 6 * k:330 + 6 * k])
+    return _tensors_of_sam(tmp_path, name, lines, fa), ref, fa
+
+
 def test_reads_carrying_two_nearby_events_support_both_after_realignment(tmp_path):
     """A 3-bp deletion and, 12 bases on, a 2-bp insertion on one haplotype. Four reads carry both in their CIGAR;
     eight reads of the same haplotype were aligned without gaps (mismatches to their end, as aligners do near a
     read's end). Realigned to the window's candidate haplotypes (the two events apart and together), every one
     of the twelve reads fits the haplotype with both events and supports both alleles, and the reads of the
     reference support the reference. Compared with single-allele haplotypes without gaps, the reads would carry
-    the other event as mismatches and support neither well."""
-    import random
-
-    rng = random.Random(11)
-    ref = "".join(rng.choice("ACGT") for _ in range(600))
-    fa = tmp_path / "two.fa"
-    fa.write_text(">t\n" + ref + "\n")
-    pysam.faidx(str(fa))
-    d0, i0, ins = 300, 312, "GT"  # deleted ref[300:303] (anchor 299); insertion after ref[311] (anchor 311)
-    hap = ref[:d0] + ref[d0 + 3:i0] + ins + ref[i0:]
-    lines = [f"@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:t\tLN:{len(ref)}\n"]
-    for k in range(4):  # both events in the CIGAR
-        start = 240 + 5 * k
-        seq = hap[start:start + 100]
-        a = d0 - start
-        b = i0 - d0 - 3
-        lines.append(f"c{k}\t{16 * (k % 2)}\tt\t{start + 1}\t60\t{a}M3D{b}M2I{100 - a - b - 2}M\t*\t0\t0\t{seq}\t"
-                     f"{'I' * 100}\n")
-    for k in range(8):  # the same haplotype aligned as one block: mismatches after the deletion
-        start = 226 + 2 * k
-        lines.append(f"m{k}\t{16 * (k % 2)}\tt\t{start + 1}\t60\t100M\t*\t0\t0\t{hap[start:start + 100]}\t"
-                     f"{'I' * 100}\n")
-    for k in range(10):  # reads of the reference through both sites
-        start = 230 + 6 * k
-        lines.append(f"r{k}\t{16 * (k % 2)}\tt\t{start + 1}\t60\t100M\t*\t0\t0\t{ref[start:start + 100]}\t"
-                     f"{'I' * 100}\n")
-    sites = _tensors_of_sam(tmp_path, "two", lines, fa)
+    the other event as mismatches and support neither well. The same reads carry both: one phase set."""
+    sites, ref, _ = _two_event_bam(tmp_path, "two", cis=4, misaligned=8)
     indels = sites[sites.kind != "SNV"].set_index(["pos", "ref", "alt"])
-    deletion = indels.loc[(d0, ref[d0 - 1:d0 + 3], ref[d0 - 1])]
-    insertion = indels.loc[(i0, ref[i0 - 1], ref[i0 - 1] + ins)]
+    deletion = indels.loc[(D0, ref[D0 - 1:D0 + 3], ref[D0 - 1])]
+    insertion = indels.loc[(I0, ref[I0 - 1], ref[I0 - 1] + INS)]
     for row in (deletion, insertion):
         assert row.hap_alt == 12 and row.hap_ref == 10, row
+    assert deletion.hap_phase == insertion.hap_phase == D0  # named by the first allele's VCF position
+    assert (sites[sites.kind == "SNV"].hap_phase == 0).all()
+
+
+@pytest.mark.parametrize("cis", [True, False])
+def test_two_events_the_same_reads_carry_are_written_phased(tmp_path, cis):
+    """Two het events that 12 reads carry together are written GT 0|1 with one PS; carried by different reads (6
+    and 6, trans), they are written unphased 0/1 without PS."""
+    sites, ref, fa = _two_event_bam(tmp_path, "p", cis=12 if cis else 0, trans=0 if cis else 6)
+    indels = sites[sites.kind != "SNV"]
+    assert len(indels) == 2 and list(indels.hap_phase) == ([D0, D0] if cis else [0, 0])
+    out = tmp_path / "p.vcf.gz"
+    res = cli("call", "--bam", tmp_path / "p.bam", "--ref", fa, "--model", "germline-illumina", "--min-qual", "0",
+              "--out", out)
+    assert res.returncode == 0, res.stderr
+    recs = [r for r in pysam.VariantFile(str(out)) if r.pos in (D0, I0)]
+    assert len(recs) == 2
+    for r in recs:
+        sample = r.samples[0]
+        assert sample["GT"] == (0, 1), str(r)
+        assert sample.phased == cis and (sample.get("PS") == D0 if cis else "PS" not in r.format), str(r)
 
 
 def test_realignment_windows_join_close_loci_and_split_when_haplotypes_exceed_the_cap():

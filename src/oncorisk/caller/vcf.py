@@ -107,6 +107,10 @@ def vcf_header(contigs: list[tuple[str, int]], samples: list[str], somatic: bool
         '##FORMAT=<ID=VAF,Number=A,Type=Float,Description="Alternate allele fractions, AD[alt] / DP">',
         '##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Phred-scaled genotype likelihoods, normalised to 0">',
     ]
+    if not somatic:
+        lines.append('##FORMAT=<ID=PS,Number=1,Type=Integer,Description="Phase set: records with the same PS and a '
+                     'phased GT (0|1) are on one haplotype, by the reads that carry their alleles together (local '
+                     'haplotype realignment)">')
     cols = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"] + list(samples)
     return "\n".join(lines + ["\t".join(cols)]) + "\n"
 
@@ -183,6 +187,7 @@ def _locus_record(cols: dict[str, np.ndarray], rows: np.ndarray, g: np.ndarray, 
     pl_raw = phred(np.array([post[gts.index(x)] for x in sub_gts]))
     pl = np.rint(pl_raw - pl_raw.min()).astype(int)
     gt = "/".join(str(sub[a]) for a in gts[best])
+    ps = int(cols["hap_phase"][rows[idx[0]]]) if gt == "0/1" and len(idx) == 1 else 0  # a het of one allele
     qual = float(phred(post[0]))
     gq = int(np.rint(phred(1 - post[best])))
     filt = "RefCall" if not called else ("PASS" if qual >= min_qual else "LowQual")
@@ -191,7 +196,10 @@ def _locus_record(cols: dict[str, np.ndarray], rows: np.ndarray, g: np.ndarray, 
     dp = int(max(depth[rows].max(), ref_count + sum(ads)))
     vaf = ",".join(f"{(a / dp if dp else 0.0):.4g}" for a in ads)
     sample = f"{gt}:{gq}:{dp}:{ref_count},{','.join(map(str, ads))}:{vaf}:{','.join(str(int(v)) for v in pl)}"
-    return f"{contig}\t{start}\t.\t{rec_ref}\t{','.join(alts)}\t{qual:.2f}\t{filt}\t.\tGT:GQ:DP:AD:VAF:PL\t{sample}"
+    fmt = "GT:GQ:DP:AD:VAF:PL"
+    if ps and filt != "RefCall":
+        sample, fmt = f"0|1{sample[3:]}:{ps}", fmt + ":PS"
+    return f"{contig}\t{start}\t.\t{rec_ref}\t{','.join(alts)}\t{qual:.2f}\t{filt}\t.\t{fmt}\t{sample}"
 
 
 def _germline_records(sites: pd.DataFrame, g: np.ndarray, ref_n, alt_n, dp, min_qual: float) -> list[str]:
@@ -199,6 +207,7 @@ def _germline_records(sites: pd.DataFrame, g: np.ndarray, ref_n, alt_n, dp, min_
     most likely variant alleles and writes the others as their own RefCall records."""
     out: list[tuple[int, str]] = []  # (first row of the contig's block, line)
     cols = {c: sites[c].to_numpy() for c in ("contig", "pos", "ref", "alt")}
+    cols["hap_phase"] = sites["hap_phase"].to_numpy() if "hap_phase" in sites else np.zeros(len(sites), dtype=int)
     for rows in group_loci(sites):
         if len(rows) > MAX_LOCUS_ALLELES:
             order = rows[np.argsort(g[rows, 0], kind="stable")]  # lowest P(0 copies) first

@@ -19,6 +19,8 @@ different reads. Here the aligner's CIGAR is set aside:
    mismatch) above the best haplotype without it; it supports the reference of a locus when the best haplotype
    with none of the locus's alleles scores ``MARGIN`` above every haplotype with one. A read that fits two alleles
    equally (one ending inside the repeat) supports neither.
+5. **Phase.** Alleles of different loci that the same reads carry (one event the aligner wrote as two, or two
+   nearby events on one haplotype) share a phase set; the VCF writes them with a phased genotype and ``PS``.
 
 These counts become the tensors' ``hap_alt``/``hap_ref`` channels and the VCF's AD and VAF for indels.
 """
@@ -42,6 +44,7 @@ MAX_HAPLOTYPES = 16
 FLANK = 300  # reference bases either side of a window
 PAD = 20  # haplotype bases either side of a read's span that its alignment may use
 MAX_READS = 400
+PHASE_MIN_READS, PHASE_FRACTION = 2, 0.8  # cis alleles of one window (_phase)
 
 _ALPHABET = "ACGTN"
 
@@ -107,9 +110,10 @@ def _windows(pos: np.ndarray, ref_len: np.ndarray) -> list[list[np.ndarray]]:
 
 
 def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
-    """(n, 4) [alt_fwd, alt_rev, ref_fwd, ref_rev] reads supporting each site's allele / its locus's reference by
-    realignment to candidate haplotypes (0-based ``pos``), from the reads the pileup counted; zeros for SNVs."""
-    out = np.zeros((len(sites), 4), dtype=np.int64)
+    """(n, 5) [alt_fwd, alt_rev, ref_fwd, ref_rev, phase set] per site (0-based ``pos``): the reads supporting the
+    site's allele / its locus's reference by realignment to candidate haplotypes, from the reads the pileup counted,
+    and the phase set of alleles that the same reads carry (``_phase``; 0 for none); zeros for SNVs."""
+    out = np.zeros((len(sites), 5), dtype=np.int64)
     reads = pile.read_store
     if not reads or len(sites) == 0:
         return out
@@ -166,6 +170,7 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
             continue
         sc = np.array(scores, dtype=np.int64)  # (reads, haplotypes)
         st = np.array(strands, dtype=np.int64)
+        supports, informative = {}, []  # allele -> its reads; per locus, reads that tell its alleles apart
         for li, m in enumerate(members):
             carried = np.array([c[li] for c in combos], dtype=object)
             none = np.array([c is None for c in carried])
@@ -174,9 +179,34 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
             ref_reads = best_none >= best_any + MARGIN
             for strand in (0, 1):
                 out[m, 2 + strand] += int((ref_reads & (st == strand)).sum())
+            told = ref_reads.copy()
             for k in m:
                 has = np.array([c == k for c in carried])
                 alt_reads = sc[:, has].max(axis=1) >= sc[:, ~has].max(axis=1) + MARGIN
                 for strand in (0, 1):
                     out[k, strand] += int((alt_reads & (st == strand)).sum())
+                supports[int(k)] = (li, alt_reads)
+                told |= alt_reads
+            informative.append(told)
+        _phase(supports, informative, pos, out)
     return out
+
+
+def _phase(supports: dict, informative: list, pos: np.ndarray, out: np.ndarray) -> None:
+    """Alleles of different loci of one window that the same reads carry (cis) share a phase set: out[:, 4] = the
+    1-based anchor of the set's first allele. Two alleles are cis when at least ``PHASE_MIN_READS`` reads support
+    both, and at least ``PHASE_FRACTION`` of the reads that support one and tell the other's locus apart support
+    the other too (reads that end before a locus say nothing of it)."""
+    keys = sorted(supports)
+    for x, a in enumerate(keys):
+        la, ra = supports[a]
+        for b in keys[x + 1:]:
+            lb, rb = supports[b]
+            both = int((ra & rb).sum())
+            if la == lb or both < PHASE_MIN_READS:
+                continue
+            if both >= PHASE_FRACTION * (ra & informative[lb]).sum() and both >= PHASE_FRACTION * (rb & informative[la]).sum():
+                sets = [out[a, 4] or int(pos[a]) + 1, out[b, 4] or int(pos[b]) + 1]
+                new, old = min(sets), max(sets)
+                out[out[:, 4] == old, 4] = new
+                out[[a, b], 4] = new
