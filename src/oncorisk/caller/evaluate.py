@@ -51,10 +51,9 @@ def _vaf(rec, col) -> float:
 
 
 def read_calls(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only: bool, role: str,
-               somatic: bool = False, min_qual: float | None = None) -> list[tuple[str, Call, float]]:
-    """(contig, call, VAF) per record whose genotype carries an alternate allele (and, with ``min_qual``, whose QUAL
-    is at least that), in file order; each call holds its alleles' normalised keys with their genotype class (1 het,
-    2 hom-alt)."""
+               somatic: bool = False) -> list[tuple[str, Call, float, float | None]]:
+    """(contig, call, VAF, QUAL) per record whose genotype carries an alternate allele, in file order; each call holds
+    its alleles' normalised keys with their genotype class (1 het, 2 hom-alt)."""
     vf = open_vcf(path)
     samples = list(vf.header.samples)
     if sample is not None and sample not in samples:
@@ -73,8 +72,6 @@ def read_calls(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only:
             continue
         if pass_only and rec.filter.keys() and "PASS" not in rec.filter.keys():
             continue
-        if min_qual is not None and (rec.qual is None or rec.qual < min_qual):
-            continue
         if somatic and role == "query" and "SOMATIC" in rec.header.info and "SOMATIC" not in rec.info:
             continue
         gt = rec.samples[col].get("GT") if col is not None and "GT" in rec.format else None
@@ -92,7 +89,7 @@ def read_calls(path: str, fasta: pysam.FastaFile, sample: str | None, pass_only:
             continue
         hom = len(alts) == 1 and keys[0][1] == 2
         call = Call.from_record(rec.pos - 1, rec.ref.upper(), alts, het=not hom, keys=tuple(keys))
-        out.append((rec.chrom, call, _vaf(rec, col)))
+        out.append((rec.chrom, call, _vaf(rec, col), rec.qual))
     return out
 
 
@@ -129,12 +126,12 @@ def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sam
 
     def keep(calls):
         """Records with an allele in the BED and a VAF not below min_vaf (for the haplotype comparison)."""
-        return [(c, call, vaf) for c, call, vaf in calls if (min_vaf is None or not vaf < min_vaf)
+        return [(c, call, vaf, qual) for c, call, vaf, qual in calls if (min_vaf is None or not vaf < min_vaf)
                 and any(inside(c, key[1]) for key, _ in call.keys)]
 
     def alleles(calls):
         """Allele keys in the BED -> (genotype class, VAF) (allele matching) of kept records."""
-        return {key: (cls, vaf) for c, call, vaf in calls for key, cls in call.keys if inside(c, key[1])}
+        return {key: (cls, vaf) for c, call, vaf, _ in calls for key, cls in call.keys if inside(c, key[1])}
 
     tc, qc = keep(tc), keep(qc)
     t, q = alleles(tc), alleles(qc)
@@ -142,8 +139,9 @@ def evaluate(truth: str, query: str, ref: str, bed: str | None = None, truth_sam
                         matching="allele after normalisation (split, trim, left-align)")
     result.update(_allele_rows(t, q))
     if qual_thresholds:
-        result["by_qual"] = [dict(min_qual=float(mq), **_allele_rows(t, alleles(keep(read_calls(
-            query, fasta, query_sample, pass_only, "query", somatic, mq))))) for mq in sorted(qual_thresholds)]
+        # the query as read once, keeping the records with QUAL >= each threshold
+        result["by_qual"] = [dict(min_qual=float(mq), **_allele_rows(t, alleles(
+            [c for c in qc if c[3] is not None and c[3] >= mq]))) for mq in sorted(qual_thresholds)]
     result["haplotype"] = haplotype_metrics(fasta, tc, qc)
     if somatic:
         bins = []
@@ -195,10 +193,10 @@ def haplotype_metrics(fasta: pysam.FastaFile, truth: list, query: list) -> dict:
     """SNV / INDEL / ALL precision, recall and F1 by haplotype comparison (caller/hapcompare.py): recall over truth
     alleles, precision over query alleles; a window whose haplotypes differ credits its allele matches only."""
     counts = {kind: dict(t_tp=0, t_all=0, q_tp=0, q_all=0) for kind in ("SNV", "INDEL", "ALL")}
-    contigs = list(dict.fromkeys([c for c, _, _ in truth] + [c for c, _, _ in query]))
+    contigs = list(dict.fromkeys([c for c, *_ in truth] + [c for c, *_ in query]))
     for contig in contigs:
-        t = [call for c, call, _ in truth if c == contig]
-        q = [call for c, call, _ in query if c == contig]
+        t = [call for c, call, *_ in truth if c == contig]
+        q = [call for c, call, *_ in query if c == contig]
         for tw, qw, matched in compare_contig(fasta, contig, t, q):
             t_keys = {key for call in tw for key, _ in call.keys}
             q_keys = {key for call in qw for key, _ in call.keys}

@@ -187,7 +187,8 @@ def _locus_record(cols: dict[str, np.ndarray], rows: np.ndarray, g: np.ndarray, 
     pl_raw = phred(np.array([post[gts.index(x)] for x in sub_gts]))
     pl = np.rint(pl_raw - pl_raw.min()).astype(int)
     gt = "/".join(str(sub[a]) for a in gts[best])
-    ps = int(cols["hap_phase"][rows[idx[0]]]) if gt == "0/1" and len(idx) == 1 else 0  # a het of one allele
+    ps = int(cols["hap_phase"][rows[idx[0]]]) if gt == "0/1" and len(idx) == 1 else 0  # a called het of one allele
+    gt = "0|1" if ps else gt
     qual = float(phred(post[0]))
     gq = int(np.rint(phred(1 - post[best])))
     filt = "RefCall" if not called else ("PASS" if qual >= min_qual else "LowQual")
@@ -197,8 +198,8 @@ def _locus_record(cols: dict[str, np.ndarray], rows: np.ndarray, g: np.ndarray, 
     vaf = ",".join(f"{(a / dp if dp else 0.0):.4g}" for a in ads)
     sample = f"{gt}:{gq}:{dp}:{ref_count},{','.join(map(str, ads))}:{vaf}:{','.join(str(int(v)) for v in pl)}"
     fmt = "GT:GQ:DP:AD:VAF:PL"
-    if ps and filt != "RefCall":
-        sample, fmt = f"0|1{sample[3:]}:{ps}", fmt + ":PS"
+    if ps:
+        sample, fmt = f"{sample}:{ps}", f"{fmt}:PS"
     return f"{contig}\t{start}\t.\t{rec_ref}\t{','.join(alts)}\t{qual:.2f}\t{filt}\t.\t{fmt}\t{sample}"
 
 
