@@ -22,7 +22,7 @@ def schema_dir() -> Path:
 @lru_cache(maxsize=None)
 def _parsed(name: str) -> dict:
     with open(schema_dir() / f"{name}.schema.yaml") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when built with it
 
 
 def load_schema(name: str) -> dict:

@@ -16,14 +16,12 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from oncorisk.caller.checkpoint import check_layout, load_checkpoint, resolve_model
 from oncorisk.caller.defaults import model_min_qual
-from oncorisk.caller.model import predict_probabilities
 from oncorisk.caller.vcf import check_vcf_names, format_records, vcf_header, write_vcf
 from oncorisk.errors import UserError
-from oncorisk.repro import pick_device
-from oncorisk.tensors.layout import layout_info
 from oncorisk.genome.fasta import open_reference
+from oncorisk.io.background import Background
+from oncorisk.tensors.layout import layout_info
 from oncorisk.tensors.run import TensorOptions, iter_partitions, load_tensors
 
 log = logging.getLogger(__name__)
@@ -54,7 +52,26 @@ def bam_sample_name(path: str) -> str:
     return names[0] if len(names) == 1 else Path(path).name.split(".")[0]
 
 
+def _bam_blocks(to: TensorOptions):
+    for sites, tensors, _ in iter_partitions(to):
+        yield sites, tensors
+
+
 def run_call(opts: CallOptions) -> dict:
+    """Call variants. From BAMs, the tensors are built in a forked child that starts before torch is imported
+    (io.background), so torch's import and the model's loading overlap the pileup."""
+    if opts.tensor_opts is None:
+        return _run_call(opts, None)
+    with Background(_bam_blocks, opts.tensor_opts) as blocks:
+        return _run_call(opts, blocks)
+
+
+def _run_call(opts: CallOptions, bam_blocks: Background | None) -> dict:
+    # torch is imported here, after the tensors' child has been forked
+    from oncorisk.caller.checkpoint import check_layout, load_checkpoint, resolve_model
+    from oncorisk.caller.model import predict_probabilities
+    from oncorisk.repro import pick_device
+
     # inference has no random step (dropout is off in eval mode); torch's deterministic-algorithms switch is
     # not needed on this path and costs a second of imports
     device = pick_device(opts.device)
@@ -69,7 +86,7 @@ def run_call(opts: CallOptions) -> dict:
         sample = opts.sample if opts.sample is not None else bam_sample_name(to.bam)
         normal = opts.normal_sample if opts.normal_sample is not None else (
             bam_sample_name(to.normal_bam) if to.normal_bam else None)
-        blocks = ((s, t) for s, t, _ in iter_partitions(to))
+        blocks = bam_blocks
     else:
         if not opts.tensors:
             raise UserError("call: give --bam (and --normal-bam) or --tensors folders")
