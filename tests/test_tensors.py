@@ -363,7 +363,14 @@ def test_reads_carrying_two_nearby_events_support_both_after_realignment(tmp_pat
     read's end). Realigned to the window's candidate haplotypes (the two events apart and together), every one
     of the twelve reads fits the haplotype with both events and supports both alleles, and the reads of the
     reference support the reference. Compared with single-allele haplotypes without gaps, the reads would carry
-    the other event as mismatches and support neither well. The same reads carry both: one phase set."""
+    the other event as mismatches and support neither well. The same reads carry both: one phase set.
+
+    The eight ungapped reads show mismatches after the deletion, which the pileup counts as SNV candidates with up
+    to 8 supporting reads each. Scored against each read's best haplotype with and without the SNV, those within JOIN
+    bases of the window have no supporting read left, and every read that does not delete the base supports the
+    reference."""
+    from oncorisk.tensors.haplotype import JOIN
+
     sites, ref, _ = _two_event_bam(tmp_path, "two", cis=4, misaligned=8)
     indels = sites[sites.kind != "SNV"].set_index(["pos", "ref", "alt"])
     deletion = indels.loc[(D0, ref[D0 - 1:D0 + 3], ref[D0 - 1])]
@@ -371,7 +378,15 @@ def test_reads_carrying_two_nearby_events_support_both_after_realignment(tmp_pat
     for row in (deletion, insertion):
         assert row.hap_alt == 12 and row.hap_ref == 10, row
     assert deletion.hap_phase == insertion.hap_phase == D0  # named by the first allele's VCF position
-    assert (sites[sites.kind == "SNV"].hap_phase == 0).all()
+    snvs = sites[sites.kind == "SNV"]
+    assert (snvs.hap_phase == 0).all()
+    near = snvs[snvs.pos <= I0 + JOIN]
+    assert len(near) >= 10 and (near.alt_fwd + near.alt_rev >= 4).all()  # the pileup's artefacts
+    assert (near.hap_alt == 0).all(), near
+    away = near[(near.pos > D0 + 3) & (near.pos != I0)]  # not under the deletion nor at the insertion's anchor
+    assert (away.hap_ref == away.depth).all(), away
+    far = snvs[snvs.pos > I0 + JOIN + 1]  # beyond the window's reach: the pileup's counts
+    assert (far.hap_alt == far.alt_fwd + far.alt_rev).all()
 
 
 @pytest.mark.parametrize("cis", [True, False])

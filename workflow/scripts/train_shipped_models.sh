@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Recipe of the shipped caller models (resources/models/germline-illumina-v1.2.0, somatic-illumina-v1.2.0).
+# Recipe of the shipped caller models (resources/models/germline-illumina-v1.3.0, somatic-illumina-v1.3.0).
 # Needs ../shared/data (real GIAB reads); about 25 minutes on 2 CPU cores; steps whose output exists are skipped
 # (a rerun resumes). Usage:
 #   bash workflow/scripts/train_shipped_models.sh WORKDIR [MODELS_OUT]
@@ -15,6 +15,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${1:?give a work folder}
 OUT=${2:-$REPO/resources/models}
+VERSION=1.3.0
 D=$REPO/../shared/data/giab_hg001_chr20
 H=$REPO/../shared/data/giab_hg002_chr20
 mkdir -p "$WORK" && cd "$WORK"
@@ -69,9 +70,9 @@ done
 
 # 5. train: 3 members each (seeds 1-3), probabilities averaged; the two cross-validation germline models first
 #    (the shipped germline model in step 6, with its PASS threshold)
-[ -d cv/germline-cvA-v1.2.0 ] || oncorisk train-caller --tensors t_hg_g* t_na_gB* --name germline-cvA --version 1.2.0 \
+[ -d cv/germline-cvA-v$VERSION ] || oncorisk train-caller --tensors t_hg_g* t_na_gB* --name germline-cvA --version $VERSION \
     --members 3 --out cv  # never saw fold A
-[ -d cv/germline-cvB-v1.2.0 ] || oncorisk train-caller --tensors t_hg_g* t_na_gA* --name germline-cvB --version 1.2.0 \
+[ -d cv/germline-cvB-v$VERSION ] || oncorisk train-caller --tensors t_hg_g* t_na_gA* --name germline-cvB --version $VERSION \
     --members 3 --out cv  # never saw fold B
 cp foldA.bed cv/germline-cvA.bed && cp foldB.bed cv/germline-cvB.bed
 
@@ -82,7 +83,7 @@ cp foldA.bed cv/germline-cvA.bed && cp foldB.bed cv/germline-cvB.bed
 for f in A B; do
   [ -f cv/eval$f.json ] && continue
   oncorisk -q call --bam $D/NA12878_S1.chr20.10_10p1mb.bam --ref $D/ucsc.hg19.chr20.unittest.fasta.gz \
-      --regions fold$f.bed --model cv/germline-cv$f-v1.2.0 --min-qual 0 --out cv/calls$f.vcf.gz
+      --regions fold$f.bed --model cv/germline-cv$f-v$VERSION --min-qual 0 --out cv/calls$f.vcf.gz
   oncorisk -q evaluate --truth $D/truth.chr20_10050001-10100000.vcf.gz --query cv/calls$f.vcf.gz \
       --ref $D/ucsc.hg19.chr20.unittest.fasta.gz --bed fold$f.bed --qual-thresholds 10 15 20 25 30 35 40 45 50 \
       --out cv/eval$f.json > /dev/null
@@ -90,7 +91,7 @@ done
 python "$REPO/workflow/scripts/choose_min_qual.py" cv/evalB.json > cv/germline-cvA.min_qual
 python "$REPO/workflow/scripts/choose_min_qual.py" cv/evalA.json > cv/germline-cvB.min_qual
 MIN_QUAL=$(python "$REPO/workflow/scripts/choose_min_qual.py" cv/evalA.json cv/evalB.json)
-oncorisk train-caller --tensors t_hg_g* t_na_gA* t_na_gB* --name germline-illumina --version 1.2.0 --members 3 \
+oncorisk train-caller --tensors t_hg_g* t_na_gA* t_na_gB* --name germline-illumina --version $VERSION --members 3 \
     --min-qual "$MIN_QUAL" --out "$OUT"
-[ -d "$OUT/somatic-illumina-v1.2.0" ] || oncorisk train-caller --tensors ts_P000* t_na_s* --name somatic-illumina \
-    --version 1.2.0 --members 3 --out "$OUT"
+[ -d "$OUT/somatic-illumina-v$VERSION" ] || oncorisk train-caller --tensors ts_P000* t_na_s* --name somatic-illumina \
+    --version $VERSION --members 3 --out "$OUT"

@@ -230,11 +230,10 @@ def format_records(sites: pd.DataFrame, probs: dict[str, np.ndarray], somatic: b
     if len(sites) == 0:
         return []
     g = probs["genotype"].astype(np.float64)
-    indel = (sites["kind"] != "SNV").to_numpy()
-    # indels: reads assigned by haplotype comparison (tensors/haplotype.py), which counts reads the aligner
-    # clipped or left unaligned through the indel; SNVs: the pileup's counts
-    ref_n = np.where(indel, sites["hap_ref"], sites["ref_fwd"] + sites["ref_rev"])
-    alt_n = np.where(indel, sites["hap_alt"], sites["alt_fwd"] + sites["alt_rev"])
+    # reads assigned by haplotype comparison (tensors/haplotype.py) for indels and the SNVs of their windows, which
+    # counts reads the aligner clipped or left unaligned through an indel; other SNVs: the pileup's counts (the
+    # tensors' hap_* columns hold whichever applies)
+    ref_n, alt_n = sites["hap_ref"].to_numpy(), sites["hap_alt"].to_numpy()
     if not somatic:
         return _germline_records(sites, g, ref_n, alt_n, sites["depth"].to_numpy(), min_qual)
     gt_idx = g.argmax(1)  # the normal's genotype, per allele
@@ -245,8 +244,7 @@ def format_records(sites: pd.DataFrame, probs: dict[str, np.ndarray], somatic: b
     s = probs["somatic"].astype(np.float64)
     cls = s.argmax(1)
     qual = phred(1 - s[:, 2])
-    n_ref = np.where(indel, sites["normal_hap_ref"], sites["normal_ref_fwd"] + sites["normal_ref_rev"])
-    n_alt = np.where(indel, sites["normal_hap_alt"], sites["normal_alt_fwd"] + sites["normal_alt_rev"])
+    n_ref, n_alt = sites["normal_hap_ref"].to_numpy(), sites["normal_hap_alt"].to_numpy()
     n_dp = np.maximum(sites["normal_depth"].to_numpy(), n_ref + n_alt)
     for rows in group_loci(sites):  # at most two alleles of a locus called; the others RefCall
         called = rows[cls[rows] != 0]

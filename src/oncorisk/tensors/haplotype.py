@@ -19,10 +19,17 @@ different reads. Here the aligner's CIGAR is set aside:
    mismatch) above the best haplotype without it; it supports the reference of a locus when the best haplotype
    with none of the locus's alleles scores ``MARGIN`` above every haplotype with one. A read that fits two alleles
    equally (one ending inside the repeat) supports neither.
-5. **Phase.** Alleles of different loci that the same reads carry (one event the aligner wrote as two, or two
+5. **SNVs near indels.** Near an indel, a read the aligner placed without the gap shows the bases after it as
+   mismatches, which a pileup counts as SNV support. SNV candidates less than ``JOIN`` bases from a window are
+   scored per read against the read's best haplotype: with the SNV added, and without. The read supports the SNV
+   when the first scores ``MARGIN`` above the second, its reference when the second does (against every allele
+   of the SNV's position); a read whose best haplotype deletes the SNV's base supports neither. The window's reads
+   are taken over this wider span.
+6. **Phase.** Alleles of different loci that the same reads carry (one event the aligner wrote as two, or two
    nearby events on one haplotype) share a phase set; the VCF writes them with a phased genotype and ``PS``.
 
-These counts become the tensors' ``hap_alt``/``hap_ref`` channels and the VCF's AD and VAF for indels.
+These counts become the tensors' ``hap_alt``/``hap_ref`` channels and the VCF's AD and VAF for indels and the
+SNVs near them (other SNVs count the reads whose alignment carries the base, as the pileup does).
 """
 
 from __future__ import annotations
@@ -109,11 +116,23 @@ def _windows(pos: np.ndarray, ref_len: np.ndarray) -> list[list[np.ndarray]]:
     return out
 
 
+def _compatible(alleles: list[tuple[int, int]]) -> bool:
+    """Whether alleles given as (position, REF length) can sit on one haplotype: no two REF spans overlap."""
+    end = -1
+    for p, n in sorted(alleles):
+        if p < end:
+            return False
+        end = p + n
+    return True
+
+
 def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
-    """(n, 5) [alt_fwd, alt_rev, ref_fwd, ref_rev, phase set] per site (0-based ``pos``): the reads supporting the
-    site's allele / its locus's reference by realignment to candidate haplotypes, from the reads the pileup counted,
-    and the phase set of alleles that the same reads carry (``_phase``; 0 for none); zeros for SNVs."""
-    out = np.zeros((len(sites), 5), dtype=np.int64)
+    """(n, 6) [alt_fwd, alt_rev, ref_fwd, ref_rev, phase set, realigned] per site (0-based ``pos``): the reads
+    supporting the site's allele / its locus's reference by realignment to candidate haplotypes, from the reads the
+    pileup counted, the phase set of alleles that the same reads carry (``_phase``; 0 for none), and 1 where the
+    site was realigned (every indel, and the SNVs less than ``JOIN`` bases from an indel's window); zeros
+    elsewhere."""
+    out = np.zeros((len(sites), 6), dtype=np.int64)
     reads = pile.read_store
     if not reads or len(sites) == 0:
         return out
@@ -121,6 +140,9 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
     indels = np.array([k for k in range(len(sites)) if len(ref[k]) != len(alt[k])], dtype=np.int64)
     if not len(indels):
         return out
+    snvs = np.array([k for k in range(len(sites)) if len(ref[k]) == len(alt[k])], dtype=np.int64)
+    snvs = snvs[np.argsort(pos[snvs], kind="stable")]
+    snv_at = pos[snvs].astype(np.int64)
     clen = fasta.get_reference_length(pile.contig)
     starts = np.fromiter((t[0] for t in reads), dtype=np.int64, count=len(reads))
     max_len = max(len(t[4]) + 2 * max((n for op, n in (t[3] or ()) if op == 4), default=0) for t in reads[:2000])
@@ -130,8 +152,14 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
     for window in _windows(ipos, ref_len):
         members = [indels[locus] for locus in window]
         every = np.concatenate(members)
+        out[every, 5] = 1
         lo = int(pos[every].min())
         hi = int(max(pos[k] + len(ref[k]) for k in every))
+        a, b = int(np.searchsorted(snv_at, lo - JOIN)), int(np.searchsorted(snv_at, hi + JOIN))
+        near = [k for k in snvs[a:b] if not out[k, 5]]  # an SNV between two windows goes to the first
+        if near:
+            out[near, 5] = 1
+            lo, hi = min(lo, int(pos[near[0]])), max(hi, int(pos[near[-1]]) + 1)
         w0 = max(0, lo - FLANK)
         win = fasta.fetch(pile.contig, w0, min(clen, hi + FLANK)).upper().translate(_NON_ACGT)
         choices = [[None] + [int(k) for k in m] for m in members]
@@ -142,7 +170,7 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
         last = int(np.searchsorted(starts, hi + max_len, side="right"))
         for j in [j for j in profiles if j < first]:  # reads left behind: windows come in order
             del profiles[j]
-        scores, strands = [], []
+        scores, strands, spans = [], [], []
         for j in range(first, last):
             r_start, is_rev, _, cig, seq, qual, r_end = reads[j]
             lead = cig[0][1] if cig and cig[0][0] == 4 else 0
@@ -166,10 +194,12 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
                 row.append(parasail.sg_dx_striped_profile_16(p, h.seq[h0:h1], GAP_OPEN, GAP_EXTEND).score)
             scores.append(row)
             strands.append(strand)
+            spans.append((p, a, b))
         if not scores:
             continue
         sc = np.array(scores, dtype=np.int64)  # (reads, haplotypes)
         st = np.array(strands, dtype=np.int64)
+        snv_support = _snv_support(near, sc, spans, combos, win, w0, change, pos, ref, alt)
         supports, informative = {}, []  # allele -> its reads; per locus, reads that tell its alleles apart
         for li, m in enumerate(members):
             carried = np.array([c[li] for c in combos], dtype=object)
@@ -188,7 +218,51 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
                 supports[int(k)] = (li, alt_reads)
                 told |= alt_reads
             informative.append(told)
+        for x, (alleles, ref_reads) in enumerate(snv_support):
+            for strand in (0, 1):
+                out[alleles[0][0], 2 + strand] += int((ref_reads & (st == strand)).sum())
+            told = ref_reads.copy()
+            for k, alt_reads in alleles:
+                for strand in (0, 1):
+                    out[k, strand] += int((alt_reads & (st == strand)).sum())
+                supports[int(k)] = (len(members) + x, alt_reads)
+                told |= alt_reads
+            informative.append(told)
         _phase(supports, informative, pos, out)
+    return out
+
+
+def _snv_support(near: list, sc: np.ndarray, spans: list, combos: list, win: str, w0: int, change: int,
+                 pos: np.ndarray, ref: np.ndarray, alt: np.ndarray) -> list:
+    """Per SNV position of ``near`` (site indices sorted by position): ([(site, reads supporting it)], reads
+    supporting the reference), each read scored against its best haplotype with the SNV added and without."""
+    best = sc.argmax(axis=1)  # ties: the first, the reference's combination first
+    best_score = sc[np.arange(len(sc)), best]
+    cache: dict[tuple[int, int], _Haplotype | None] = {}
+    out = []
+    for x in sorted({int(pos[k]) for k in near}):
+        ks = [k for k in near if int(pos[k]) == x]
+        alt_scores = np.full((len(sc), len(ks)), np.iinfo(np.int64).min // 2, dtype=np.int64)
+        for r, (prof, a, b) in enumerate(spans):
+            if not a <= x < b:
+                continue
+            c = combos[best[r]]
+            for i, k in enumerate(ks):
+                key = (int(best[r]), int(k))
+                if key not in cache:
+                    carried = [(int(pos[m]), ref[m], alt[m]) for m in c if m is not None]
+                    ok = _compatible([(p_, len(r_)) for p_, r_, _ in carried] + [(x, 1)])
+                    cache[key] = _Haplotype(win, w0, carried + [(x, ref[k], alt[k])]) if ok else None
+                h = cache[key]
+                if h is None:  # the read's best haplotype deletes this base
+                    break
+                h0 = max(0, h.offset(a) - PAD - change)
+                h1 = min(len(h.seq), h.offset(b) + PAD + change)
+                alt_scores[r, i] = parasail.sg_dx_striped_profile_16(prof, h.seq[h0:h1], GAP_OPEN, GAP_EXTEND).score
+        alleles = [(k, alt_scores[:, i] >= best_score + MARGIN) for i, k in enumerate(ks)]
+        ref_reads = best_score >= alt_scores.max(axis=1) + MARGIN
+        ref_reads &= alt_scores.max(axis=1) > np.iinfo(np.int64).min // 2  # reads that were scored at all
+        out.append((alleles, ref_reads))
     return out
 
 

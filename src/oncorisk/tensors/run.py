@@ -134,9 +134,9 @@ def _partition_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
         h = indel_support(pile, fasta, sites)
         phase = h[:, 4] if phase is None else phase  # the sample's (the tumour's)
         pile.read_store = []  # free the reads
-        snv = (sites["kind"] == "SNV").to_numpy()
-        # SNVs: the alignment already says which reads carry the base
-        haps.append(np.where(snv[:, None], np.stack([sup[:, 3] + sup[:, 4], sup[:, 1] + sup[:, 2]], axis=1),
+        # SNVs away from indels: the alignment already says which reads carry the base
+        cigar = ((sites["kind"] == "SNV").to_numpy() & (h[:, 5] == 0))[:, None]
+        haps.append(np.where(cigar, np.stack([sup[:, 3] + sup[:, 4], sup[:, 1] + sup[:, 2]], axis=1),
                              np.stack([h[:, 0] + h[:, 1], h[:, 2] + h[:, 3]], axis=1)))
     sites = sites.assign(hap_alt=haps[0][:, 0], hap_ref=haps[0][:, 1], hap_phase=phase)
     if opts.normal_bam:
