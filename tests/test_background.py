@@ -51,3 +51,18 @@ def test_leaving_early_stops_the_child():
         next(iter(bg))
     assert time.monotonic() - t < 10
     assert not proc.is_alive()
+
+
+def test_without_fork_the_generator_runs_in_process(monkeypatch):
+    import multiprocessing
+
+    def no_fork(method=None):
+        raise ValueError(f"cannot find context for {method!r}")
+
+    monkeypatch.setattr(multiprocessing, "get_context", no_fork)
+    with Background(_blocks, 3) as bg:
+        assert bg._proc is None
+        assert [i for i, _ in bg] == [0, 1, 2]
+    with pytest.raises(UserError, match="block 1"):
+        with Background(_blocks, 3, 1) as bg:
+            list(bg)
