@@ -5,7 +5,8 @@
 #   bash workflow/scripts/train_shipped_models.sh WORKDIR [MODELS_OUT]
 # Documented in docs/caller.md (model cards). NA12878 chr20:10,000,000-10,050,000 is reserved for independent
 # evaluation: no model reads it. The germline model learns from spike-ins into HG002 and into NA12878's truth half
-# (chr20:10,050,001-10,100,000; its real variants unlabelled). Its figures on that half come from block-wise
+# (chr20:10,050,001-10,100,000; its real variants unlabelled there), and from that half's own candidates labelled
+# by GIAB (step 3b). Its figures on that half come from block-wise
 # cross-validation: the half is cut into 10-kb blocks, fold A (blocks 1, 3, 5) and fold B (2, 4); WORKDIR/cv holds
 # a model trained without fold A's blocks and one without fold B's, each evaluated on the blocks it did not see
 # (benchmarks/caller.py --cv WORKDIR/cv). The somatic model sees NA12878's truth half as pseudo-tumour/normal
@@ -55,6 +56,14 @@ for s in $(seq 11 30); do
   done
 done
 
+# 3b. NA12878's truth half itself, per fold, labelled by GIAB (its real variants; every other candidate hom-ref, as
+#     the truth region is the whole half): the block-CV models see the other fold's, the shipped model both
+for f in A B; do
+  [ -d t_na_real$f ] || oncorisk -q tensors --bam $D/NA12878_S1.chr20.10_10p1mb.bam \
+      --ref $D/ucsc.hg19.chr20.unittest.fasta.gz --regions fold$f.bed \
+      --truth-vcf $D/truth.chr20_10050001-10100000.vcf.gz --confident-bed $D/truth_region.bed --out t_na_real$f
+done
+
 # 4. somatic spike-ins into real reads: NA12878's truth region split by read name into pseudo-tumour and
 #    pseudo-normal (~25x each); 100 SNVs + 60 indels at VAF 0.05-0.5 planted in the tumour; germline labels
 #    from the GIAB truth
@@ -70,9 +79,9 @@ done
 
 # 5. train: 3 members each (seeds 1-3), probabilities averaged; the two cross-validation germline models first
 #    (the shipped germline model in step 6, with its PASS threshold)
-[ -d cv/germline-cvA-v$VERSION ] || oncorisk train-caller --tensors t_hg_g* t_na_gB* --name germline-cvA --version $VERSION \
+[ -d cv/germline-cvA-v$VERSION ] || oncorisk train-caller --tensors t_hg_g* t_na_gB* t_na_realB --name germline-cvA --version $VERSION \
     --members 3 --out cv  # never saw fold A
-[ -d cv/germline-cvB-v$VERSION ] || oncorisk train-caller --tensors t_hg_g* t_na_gA* --name germline-cvB --version $VERSION \
+[ -d cv/germline-cvB-v$VERSION ] || oncorisk train-caller --tensors t_hg_g* t_na_gA* t_na_realA --name germline-cvB --version $VERSION \
     --members 3 --out cv  # never saw fold B
 cp foldA.bed cv/germline-cvA.bed && cp foldB.bed cv/germline-cvB.bed
 
@@ -91,7 +100,7 @@ done
 python "$REPO/workflow/scripts/choose_min_qual.py" cv/evalB.json > cv/germline-cvA.min_qual
 python "$REPO/workflow/scripts/choose_min_qual.py" cv/evalA.json > cv/germline-cvB.min_qual
 MIN_QUAL=$(python "$REPO/workflow/scripts/choose_min_qual.py" cv/evalA.json cv/evalB.json)
-oncorisk train-caller --tensors t_hg_g* t_na_gA* t_na_gB* --name germline-illumina --version $VERSION --members 3 \
+oncorisk train-caller --tensors t_hg_g* t_na_gA* t_na_gB* t_na_realA t_na_realB --name germline-illumina --version $VERSION --members 3 \
     --min-qual "$MIN_QUAL" --out "$OUT"
 [ -d "$OUT/somatic-illumina-v$VERSION" ] || oncorisk train-caller --tensors ts_P000* t_na_s* --name somatic-illumina \
     --version $VERSION --members 3 --out "$OUT"
