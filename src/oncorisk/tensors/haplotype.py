@@ -155,8 +155,8 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
         out[every, 5] = 1
         lo = int(pos[every].min())
         hi = int(max(pos[k] + len(ref[k]) for k in every))
-        a, b = int(np.searchsorted(snv_at, lo - JOIN)), int(np.searchsorted(snv_at, hi + JOIN))
-        near = [k for k in snvs[a:b] if not out[k, 5]]  # an SNV between two windows goes to the first
+        s0, s1 = int(np.searchsorted(snv_at, lo - JOIN)), int(np.searchsorted(snv_at, hi + JOIN))
+        near = [k for k in snvs[s0:s1] if not out[k, 5]]  # an SNV between two windows goes to the first
         if near:
             out[near, 5] = 1
             lo, hi = min(lo, int(pos[near[0]])), max(hi, int(pos[near[-1]]) + 1)
