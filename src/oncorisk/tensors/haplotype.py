@@ -116,6 +116,14 @@ def _windows(pos: np.ndarray, ref_len: np.ndarray) -> list[list[np.ndarray]]:
     return out
 
 
+def _align(prof, h: _Haplotype, a: int, b: int, change: int) -> int:
+    """Score of a read's profile against the stretch of ``h`` over the read's reference span [a, b), widened by PAD
+    and the window's largest length change."""
+    h0 = max(0, h.offset(a) - PAD - change)
+    h1 = min(len(h.seq), h.offset(b) + PAD + change)
+    return parasail.sg_dx_striped_profile_16(prof, h.seq[h0:h1], GAP_OPEN, GAP_EXTEND).score
+
+
 def _compatible(alleles: list[tuple[int, int]]) -> bool:
     """Whether alleles given as (position, REF length) can sit on one haplotype: no two REF spans overlap."""
     end = -1
@@ -187,62 +195,60 @@ def indel_support(pile: Pileup, fasta: pysam.FastaFile, sites) -> np.ndarray:
                     s = "".join("N" if qv < LOW_QUALITY else b for b, qv in zip(s, q))
                 prof = profiles[j] = (parasail.profile_create_16(s, _MATRIX), int(is_rev), r_start - lead, r_end + trail)
             p, strand, a, b = prof
-            row = []
-            for h in haps:
-                h0 = max(0, h.offset(a) - PAD - change)
-                h1 = min(len(h.seq), h.offset(b) + PAD + change)
-                row.append(parasail.sg_dx_striped_profile_16(p, h.seq[h0:h1], GAP_OPEN, GAP_EXTEND).score)
-            scores.append(row)
+            scores.append([_align(p, h, a, b, change) for h in haps])
             strands.append(strand)
             spans.append((p, a, b))
         if not scores:
             continue
         sc = np.array(scores, dtype=np.int64)  # (reads, haplotypes)
         st = np.array(strands, dtype=np.int64)
-        snv_support = _snv_support(near, sc, spans, combos, win, w0, change, pos, ref, alt)
+        loci = _locus_support(members, sc, combos) + _snv_support(near, sc, spans, combos, win, w0, change, pos, ref, alt)
         supports, informative = {}, []  # allele -> its reads; per locus, reads that tell its alleles apart
-        for li, m in enumerate(members):
-            carried = np.array([c[li] for c in combos], dtype=object)
-            none = np.array([c is None for c in carried])
-            best_none = sc[:, none].max(axis=1)
-            best_any = sc[:, ~none].max(axis=1)
-            ref_reads = best_none >= best_any + MARGIN
+        for li, (ref_rows, ref_reads, alleles) in enumerate(loci):
             for strand in (0, 1):
-                out[m, 2 + strand] += int((ref_reads & (st == strand)).sum())
-            told = ref_reads.copy()
-            for k in m:
-                has = np.array([c == k for c in carried])
-                alt_reads = sc[:, has].max(axis=1) >= sc[:, ~has].max(axis=1) + MARGIN
-                for strand in (0, 1):
-                    out[k, strand] += int((alt_reads & (st == strand)).sum())
-                supports[int(k)] = (li, alt_reads)
-                told |= alt_reads
-            informative.append(told)
-        for x, (alleles, ref_reads) in enumerate(snv_support):
-            for strand in (0, 1):
-                out[alleles[0][0], 2 + strand] += int((ref_reads & (st == strand)).sum())
+                out[ref_rows, 2 + strand] += int((ref_reads & (st == strand)).sum())
             told = ref_reads.copy()
             for k, alt_reads in alleles:
                 for strand in (0, 1):
                     out[k, strand] += int((alt_reads & (st == strand)).sum())
-                supports[int(k)] = (len(members) + x, alt_reads)
+                supports[int(k)] = (li, alt_reads)
                 told |= alt_reads
             informative.append(told)
         _phase(supports, informative, pos, out)
     return out
 
 
+def _locus_support(members: list[np.ndarray], sc: np.ndarray, combos: list) -> list:
+    """Per indel locus of the window (``members``: its site indices): (the locus's sites, reads supporting its
+    reference, [(site, reads supporting its allele)]) from the reads' scores against every haplotype."""
+    out = []
+    for li, m in enumerate(members):
+        carried = np.array([c[li] for c in combos], dtype=object)
+        none = np.array([c is None for c in carried])
+        ref_reads = sc[:, none].max(axis=1) >= sc[:, ~none].max(axis=1) + MARGIN
+        alleles = []
+        for k in m:
+            has = np.array([c == k for c in carried])
+            alleles.append((k, sc[:, has].max(axis=1) >= sc[:, ~has].max(axis=1) + MARGIN))
+        out.append((m, ref_reads, alleles))
+    return out
+
+
+_UNSCORED = np.iinfo(np.int64).min // 2  # a read that does not cover the SNV, or whose best haplotype deletes it
+
+
 def _snv_support(near: list, sc: np.ndarray, spans: list, combos: list, win: str, w0: int, change: int,
                  pos: np.ndarray, ref: np.ndarray, alt: np.ndarray) -> list:
-    """Per SNV position of ``near`` (site indices sorted by position): ([(site, reads supporting it)], reads
-    supporting the reference), each read scored against its best haplotype with the SNV added and without."""
+    """Per SNV position of ``near`` (site indices sorted by position), as ``_locus_support``: (its first site, reads
+    supporting the reference, [(site, reads supporting it)]), each read scored against its best haplotype with the
+    SNV added and without."""
     best = sc.argmax(axis=1)  # ties: the first, the reference's combination first
     best_score = sc[np.arange(len(sc)), best]
     cache: dict[tuple[int, int], _Haplotype | None] = {}
     out = []
     for x in sorted({int(pos[k]) for k in near}):
         ks = [k for k in near if int(pos[k]) == x]
-        alt_scores = np.full((len(sc), len(ks)), np.iinfo(np.int64).min // 2, dtype=np.int64)
+        alt_scores = np.full((len(sc), len(ks)), _UNSCORED, dtype=np.int64)
         for r, (prof, a, b) in enumerate(spans):
             if not a <= x < b:
                 continue
@@ -256,13 +262,11 @@ def _snv_support(near: list, sc: np.ndarray, spans: list, combos: list, win: str
                 h = cache[key]
                 if h is None:  # the read's best haplotype deletes this base
                     break
-                h0 = max(0, h.offset(a) - PAD - change)
-                h1 = min(len(h.seq), h.offset(b) + PAD + change)
-                alt_scores[r, i] = parasail.sg_dx_striped_profile_16(prof, h.seq[h0:h1], GAP_OPEN, GAP_EXTEND).score
+                alt_scores[r, i] = _align(prof, h, a, b, change)
         alleles = [(k, alt_scores[:, i] >= best_score + MARGIN) for i, k in enumerate(ks)]
-        ref_reads = best_score >= alt_scores.max(axis=1) + MARGIN
-        ref_reads &= alt_scores.max(axis=1) > np.iinfo(np.int64).min // 2  # reads that were scored at all
-        out.append((alleles, ref_reads))
+        top = alt_scores.max(axis=1)
+        ref_reads = (best_score >= top + MARGIN) & (top > _UNSCORED)
+        out.append((ks[0], ref_reads, alleles))
     return out
 
 

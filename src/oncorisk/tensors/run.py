@@ -129,16 +129,16 @@ def _partition_job(args) -> tuple[pd.DataFrame, np.ndarray, dict]:
     if len(intervals) > 1:
         sites = sites[lab.in_intervals(sites["pos"].to_numpy(), intervals)].reset_index(drop=True)
     supports = [allele_counts(p, sites["pos"].to_numpy(), list(sites["ref"]), list(sites["alt"])) for p in piles]
-    haps, phase = [], None
+    haps, phases = [], []
     for pile, sup in zip(piles, supports):
         h = indel_support(pile, fasta, sites)
-        phase = h[:, 4] if phase is None else phase  # the sample's (the tumour's)
+        phases.append(h[:, 4])
         pile.read_store = []  # free the reads
         # SNVs away from indels: the alignment already says which reads carry the base
         cigar = ((sites["kind"] == "SNV").to_numpy() & (h[:, 5] == 0))[:, None]
         haps.append(np.where(cigar, np.stack([sup[:, 3] + sup[:, 4], sup[:, 1] + sup[:, 2]], axis=1),
                              np.stack([h[:, 0] + h[:, 1], h[:, 2] + h[:, 3]], axis=1)))
-    sites = sites.assign(hap_alt=haps[0][:, 0], hap_ref=haps[0][:, 1], hap_phase=phase)
+    sites = sites.assign(hap_alt=haps[0][:, 0], hap_ref=haps[0][:, 1], hap_phase=phases[0])  # the sample's (tumour's)
     if opts.normal_bam:
         n = supports[1]
         sites = sites.assign(normal_depth=n[:, 0], normal_ref_fwd=n[:, 1], normal_ref_rev=n[:, 2],
