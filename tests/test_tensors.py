@@ -389,6 +389,37 @@ def test_reads_carrying_two_nearby_events_support_both_after_realignment(tmp_pat
     assert (far.hap_alt == far.alt_fwd + far.alt_rev).all()
 
 
+def test_both_alleles_of_a_two_allele_snv_near_an_indel_see_the_reference_reads(tmp_path):
+    """Near a 3-bp deletion, one position carries two SNV alleles (8 reads each, one of them with the deletion too).
+    Realigned, each allele's site counts its own 8 reads, and both count the same reference reads: every read of
+    the reference that covers the position (the reference count belongs to the position, not to its first allele)."""
+    import random
+
+    rng = random.Random(5)
+    ref = "".join(rng.choice("ACGT") for _ in range(600))
+    fa = tmp_path / "tri.fa"
+    fa.write_text(">t\n" + ref + "\n")
+    pysam.faidx(str(fa))
+    x = D0 + 10  # 0-based SNV position, 7 bases after the deletion
+    a1, a2 = [b for b in "ACGT" if b != ref[x]][:2]
+    lines = [f"@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:t\tLN:{len(ref)}\n"]
+    for k in range(8):
+        s0 = 240 + 3 * k
+        hap = ref[:D0] + ref[D0 + 3:x] + a1 + ref[x + 1:]
+        lines.append(f"d{k}\t{16 * (k % 2)}\tt\t{s0 + 1}\t60\t{D0 - s0}M3D{100 - D0 + s0}M\t*\t0\t0\t"
+                     f"{hap[s0:s0 + 100]}\t{'I' * 100}\n")
+        hap = ref[:x] + a2 + ref[x + 1:]
+        lines.append(f"s{k}\t{16 * (k % 2)}\tt\t{s0 + 1}\t60\t100M\t*\t0\t0\t{hap[s0:s0 + 100]}\t{'I' * 100}\n")
+    for k in range(10):
+        s0 = 230 + 6 * k
+        lines.append(f"r{k}\t{16 * (k % 2)}\tt\t{s0 + 1}\t60\t100M\t*\t0\t0\t{ref[s0:s0 + 100]}\t{'I' * 100}\n")
+    sites = _tensors_of_sam(tmp_path, "tri", lines, fa)
+    at = sites[(sites.kind == "SNV") & (sites.pos == x + 1)].set_index("alt")
+    assert sorted(at.index) == sorted([a1, a2]), sites
+    assert list(at.hap_alt[[a1, a2]]) == [8, 8], at
+    assert list(at.hap_ref[[a1, a2]]) == [10, 10], at
+
+
 @pytest.mark.parametrize("cis", [True, False])
 def test_two_events_the_same_reads_carry_are_written_phased(tmp_path, cis):
     """Two het events that 12 reads carry together are written GT 0|1 with one PS; carried by different reads (6

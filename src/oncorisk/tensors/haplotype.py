@@ -239,7 +239,7 @@ _UNSCORED = np.iinfo(np.int64).min // 2  # a read that does not cover the SNV, o
 
 def _snv_support(near: list, sc: np.ndarray, spans: list, combos: list, win: str, w0: int, change: int,
                  pos: np.ndarray, ref: np.ndarray, alt: np.ndarray) -> list:
-    """Per SNV position of ``near`` (site indices sorted by position), as ``_locus_support``: (its first site, reads
+    """Per SNV position of ``near`` (site indices sorted by position), as ``_locus_support``: (its sites, reads
     supporting the reference, [(site, reads supporting it)]), each read scored against its best haplotype with the
     SNV added and without."""
     best = sc.argmax(axis=1)  # ties: the first, the reference's combination first
@@ -266,7 +266,7 @@ def _snv_support(near: list, sc: np.ndarray, spans: list, combos: list, win: str
         alleles = [(k, alt_scores[:, i] >= best_score + MARGIN) for i, k in enumerate(ks)]
         top = alt_scores.max(axis=1)
         ref_reads = (best_score >= top + MARGIN) & (top > _UNSCORED)
-        out.append((ks[0], ref_reads, alleles))
+        out.append((np.array(ks, dtype=np.int64), ref_reads, alleles))
     return out
 
 
