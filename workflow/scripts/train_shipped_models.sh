@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Recipe of the shipped caller models (resources/models/germline-illumina-v1.3.0, somatic-illumina-v1.3.0).
+# Recipe of the shipped caller models (resources/models/germline-illumina-v1.3.1, somatic-illumina-v1.3.1).
 # Needs ../shared/data (real GIAB reads); about 25 minutes on 2 CPU cores; steps whose output exists are skipped
 # (a rerun resumes). Usage:
 #   bash workflow/scripts/train_shipped_models.sh WORKDIR [MODELS_OUT]
@@ -16,7 +16,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${1:?give a work folder}
 OUT=${2:-$REPO/resources/models}
-VERSION=1.3.0
+VERSION=1.3.1
 D=$REPO/../shared/data/giab_hg001_chr20
 H=$REPO/../shared/data/giab_hg002_chr20
 mkdir -p "$WORK" && cd "$WORK"
