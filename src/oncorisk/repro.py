@@ -1,4 +1,5 @@
-"""Reproducibility helpers: seeding every random source, and choosing the device (auto | cpu | cuda)."""
+"""Training helpers shared by the models of every stage: seeding every random source, choosing the device (auto |
+cpu | cuda), and early stopping that keeps the best state."""
 
 from __future__ import annotations
 
@@ -37,3 +38,36 @@ def pick_device(name: str):
         _SAID.add(device.type)
         log.info("device auto: %s", torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu (no CUDA)")
     return device
+
+
+class EarlyStopping:
+    """Early stopping on a validation score, keeping the model's best state (the caller, the fusion MLP and bag
+    models, the GNN).
+
+    ``step`` records one epoch's score: a gain of more than ``min_delta`` over the best so far (lower for ``mode``
+    "min", a loss; higher for "max", an F1 or AUPRC) keeps a CPU copy of the model's state and sets ``improved``;
+    ``step`` returns True once ``patience`` epochs in a row have brought no gain. ``restore`` loads the best state
+    back (nothing when no epoch was recorded).
+    """
+
+    def __init__(self, patience: int, mode: str = "min", min_delta: float = 1e-6):
+        if mode not in ("min", "max"):
+            raise ValueError("mode must be min or max")
+        self.patience, self.mode, self.min_delta = patience, mode, min_delta
+        self.best = float("inf") if mode == "min" else float("-inf")
+        self.state: dict | None = None
+        self.waited, self.improved = 0, False
+
+    def step(self, score: float, model) -> bool:
+        gain = score < self.best - self.min_delta if self.mode == "min" else score > self.best + self.min_delta
+        self.improved = bool(gain)
+        if gain:
+            self.best, self.waited = score, 0
+            self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:
+            self.waited += 1
+        return self.waited >= self.patience
+
+    def restore(self, model) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)

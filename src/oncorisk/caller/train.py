@@ -21,7 +21,7 @@ from oncorisk import __version__
 from oncorisk.caller.model import CallerConfig, CallerNet, Ensemble, predict_probabilities
 from oncorisk.errors import UserError
 from oncorisk.io.atomic import atomic_dir
-from oncorisk.repro import pick_device, seed_everything
+from oncorisk.repro import EarlyStopping, pick_device, seed_everything
 from oncorisk.tensors.layout import same_layout
 from oncorisk.tensors.run import load_tensors
 
@@ -212,7 +212,7 @@ def _fit_one(opts: TrainOptions, seed: int, cfg: CallerConfig, x, y_gt, y_som, t
     xt = torch.as_tensor(x[tr].astype(np.float32))
     yt = torch.as_tensor(y_gt[tr])
     ys = torch.as_tensor(y_som[tr]) if somatic else None
-    best, best_state, best_metrics, history, waited = -1.0, None, None, [], 0
+    stop, best_metrics, history = EarlyStopping(opts.patience, "max"), None, []
     for epoch in range(opts.epochs):
         net.train()
         order = torch.randperm(len(xt), generator=gen)
@@ -231,12 +231,9 @@ def _fit_one(opts: TrainOptions, seed: int, cfg: CallerConfig, x, y_gt, y_som, t
         history.append(dict(epoch=epoch + 1, loss=round(total / max(len(order), 1), 5),
                             **{k: round(v, 5) for k, v in m.items()}))
         log.info("seed %d epoch %d loss %.4f validation F1 %.4f", seed, epoch + 1, total / max(len(order), 1), m["f1"])
-        if m["f1"] > best + 1e-6:
-            best, waited = m["f1"], 0
-            best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+        done = stop.step(m["f1"], net)
+        if stop.improved:
             best_metrics = dict(epoch=epoch + 1, seed=seed, **m)
-        else:
-            waited += 1
-            if waited >= opts.patience:
-                break
-    return best_state, best_metrics, history
+        if done:
+            break
+    return stop.state, best_metrics, history

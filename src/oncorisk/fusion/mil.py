@@ -173,7 +173,7 @@ def fit_mil(cfg, xg: np.ndarray, store, imask: np.ndarray, outcome, tr: np.ndarr
     """Train one bag model on rows ``tr`` (minibatches of ``cfg.bag_batch`` bags, at most ``cfg.max_patches``
     patches each), early stopping on the loss of rows ``va`` with all their patches. ``xg``: the standardised
     genomic features; ``outcome``: fusion.train.Outcome. Returns the model."""
-    from oncorisk.repro import pick_device, seed_everything
+    from oncorisk.repro import EarlyStopping, pick_device, seed_everything
 
     seed_everything(seed)
     dev = pick_device(cfg.device)
@@ -184,7 +184,7 @@ def fit_mil(cfg, xg: np.ndarray, store, imask: np.ndarray, outcome, tr: np.ndarr
     pos_weight = outcome.pos_weight(tr)
     G = torch.as_tensor(xg, dtype=torch.float32)
     M = torch.as_tensor(imask, dtype=torch.float32)
-    best, best_state, wait = float("inf"), None, 0
+    stop = EarlyStopping(cfg.bag_patience)
     for _ in range(cfg.bag_epochs):
         model.train()
         order = rng.permutation(tr)
@@ -205,15 +205,9 @@ def fit_mil(cfg, xg: np.ndarray, store, imask: np.ndarray, outcome, tr: np.ndarr
         with torch.no_grad():
             vo = predict_mil(model, cfg, xg, store, imask, va, scaler)[0]
             vl = float(outcome.loss(torch.as_tensor(vo, dtype=torch.float32), va, pos_weight))
-        if vl < best - 1e-6:
-            best, wait = vl, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            wait += 1
-            if wait >= cfg.bag_patience:
-                break
-    if best_state:
-        model.load_state_dict(best_state)
+        if stop.step(vl, model):
+            break
+    stop.restore(model)
     return model.eval()
 
 

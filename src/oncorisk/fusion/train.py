@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncorisk.fusion.model import FusionNet, cox_loss
-from oncorisk.repro import pick_device, seed_everything
+from oncorisk.repro import EarlyStopping, pick_device, seed_everything
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.n
     outcome = Outcome(None if time is not None and y is None else y, time, event, bins)
     pos_weight = outcome.pos_weight(tr)
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    best, best_state, wait = float("inf"), None, 0
+    stop = EarlyStopping(cfg.patience)
     for _ in range(cfg.epochs):
         model.train()
         drop = (torch.rand(len(tr), generator=gen) < cfg.modality_dropout).to(dev)
@@ -106,15 +106,9 @@ def fit(cfg: TrainConfig, xg, xi, mask, y, time, event, tr: np.ndarray, va: np.n
         model.eval()
         with torch.no_grad():
             vl = float(outcome.loss(model(Gv, Iv, Mv), va, pos_weight))
-        if vl < best - 1e-6:
-            best, wait = vl, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            wait += 1
-            if wait >= cfg.patience:
-                break
-    if best_state:
-        model.load_state_dict(best_state)
+        if stop.step(vl, model):
+            break
+    stop.restore(model)
     model.eval()
     return model, (xg[tr], xi[tr])
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncorisk.repro import pick_device, seed_everything
+from oncorisk.repro import EarlyStopping, pick_device, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def train_fold(cfg: GnnConfig, x, adj_t, train_idx: np.ndarray, y_train: np.ndar
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(neg / pos, device=device))
     ti = torch.as_tensor(train_idx, device=device)
     yt = torch.as_tensor(y_train, dtype=torch.float32, device=device)
-    best, best_state, wait = -1.0, None, 0
+    stop = EarlyStopping(cfg.patience, "max", min_delta=1e-9)
     for _epoch in range(cfg.epochs):
         model.train()
         opt.zero_grad()
@@ -89,17 +89,10 @@ def train_fold(cfg: GnnConfig, x, adj_t, train_idx: np.ndarray, y_train: np.ndar
         loss.backward()
         opt.step()
         score = evaluate(model, x, adj_t)[val_idx]
-        ap = _auprc(y_val, score)
-        if ap > best + 1e-9:
-            best, wait = ap, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            wait += 1
-            if wait >= cfg.patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return model, best
+        if stop.step(_auprc(y_val, score), model):
+            break
+    stop.restore(model)
+    return model, stop.best
 
 
 def evaluate(model, x, adj_t) -> np.ndarray:
