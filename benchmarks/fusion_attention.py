@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,26 +31,22 @@ def simulate(out: Path, seed: int, patients: int) -> None:
 
 
 def one_run(store, y, focus, components: int, seed: int) -> tuple[float, float, list[float]]:
+    """The ABMIL imaging model on the stage's folds (fusion.train.cv_splits, bag_model), CV seed ``seed``."""
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, train_test_split
 
-    from oncorisk.fusion.mil import BagScaler, fit_mil, predict_mil
-    from oncorisk.fusion.train import Outcome, TrainConfig
+    from oncorisk.fusion.mil import BagScaler
+    from oncorisk.fusion.train import Outcome, TrainConfig, bag_model, cv_splits
 
     cfg = TrainConfig(seed=seed, patch_components=components)
-    bag_cfg = replace(cfg, lr=cfg.bag_lr)  # as fusion.train._bag_model
     n = len(y)
     xg, imask, oof, ratios = np.zeros((n, 1), np.float32), np.ones(n), np.zeros(n), []
     mass_all, share_all = [], []
-    for k, (tr, te) in enumerate(StratifiedKFold(cfg.folds, shuffle=True, random_state=seed).split(np.zeros(n), y)):
-        fit_idx, val_idx = train_test_split(tr, test_size=0.2, random_state=seed + k, stratify=y[tr])
+    for k, tr, te, fit_idx, val_idx in cv_splits(cfg, y):
         scaler = BagScaler.fit(store, fit_idx, components)
-        model = fit_mil(bag_cfg, xg, store, imask, Outcome(y, None, None), fit_idx, val_idx, "attention", False,
-                        seed + 100 * k, scaler, [])
-        out, attn, _, _ = predict_mil(model, bag_cfg, xg, store, imask, te, scaler, explain=True)
-        oof[te] = out
-        mass = [attn[j][focus[i]].sum() for j, i in enumerate(te)]
-        share = [len(focus[i]) / len(attn[j]) for j, i in enumerate(te)]
+        oof[te], _, att = bag_model(cfg, "imaging", xg, store, scaler, imask, Outcome(y, None, None), fit_idx, val_idx,
+                                    tr, te, seed + 100 * k, [], 1, False)
+        mass = [att[int(i)][0][focus[i]].sum() for i in te]
+        share = [len(focus[i]) / len(att[int(i)][0]) for i in te]
         ratios.append(float(np.mean(mass) / np.mean(share)))
         mass_all += mass
         share_all += share

@@ -58,9 +58,8 @@ def main() -> int:
 
     from oncorisk import __version__
     from oncorisk.fusion.bags import BagStore
-    from oncorisk.fusion.train import Outcome, TrainConfig
     from oncorisk.fusion.mil import BagScaler, fit_mil, predict_mil
-    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from oncorisk.fusion.train import Outcome, TrainConfig, cv_splits
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="oncorisk-bags-"))
     rng = np.random.default_rng(3)
@@ -82,9 +81,7 @@ def main() -> int:
     mask = np.ones(len(files))
     oof = np.zeros(len(files))
     t0 = time.perf_counter()
-    folds = StratifiedKFold(5, shuffle=True, random_state=1)
-    for k, (tr, te) in enumerate(folds.split(np.zeros(len(y)), y)):
-        fit_idx, val_idx = train_test_split(tr, test_size=0.2, random_state=1 + k, stratify=y[tr])
+    for k, tr, te, fit_idx, val_idx in cv_splits(cfg, y):  # the stage's folds: 5, seed 1
         scaler = BagScaler.fit(store, fit_idx, cfg.patch_components)
         model = fit_mil(cfg, xg, store, mask, Outcome(y, None, None), fit_idx, val_idx, "attention", False,
                         1 + 100 * k, scaler, [])

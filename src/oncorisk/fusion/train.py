@@ -151,24 +151,32 @@ def _as_risk(out: np.ndarray, discrete: bool) -> np.ndarray:
     return discrete_risk(out)
 
 
+def cv_splits(cfg: TrainConfig, strat: np.ndarray):
+    """The folds every model is scored on: stratified k-fold (``cfg.folds``, seeded by ``cfg.seed``) on ``strat``,
+    and in each fold the inner split of the training rows into fit and validation (early stopping) rows, 80 / 20.
+    Yields (k, training rows, held-out rows, fit rows, validation rows)."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    folds = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed)
+    for k, (tr, te) in enumerate(folds.split(np.zeros(len(strat)), strat)):
+        fit_idx, val_idx = train_test_split(tr, test_size=0.2, random_state=cfg.seed + k, stratify=strat[tr])
+        yield k, tr, te, fit_idx, val_idx
+
+
 def cross_validate(cfg: TrainConfig, xg, xi, mask, y, time, event, bags=None, genomic_names=None) -> dict:
     """Stratified k-fold CV of the fused, genomic-only and imaging-only models (with bags, also the mean-pooling
     imaging baseline). Returns out-of-fold outputs (risks), the folds, each fold's training-row risks (for the
     survival curves) and, with bags, the out-of-fold attention."""
-    from sklearn.model_selection import StratifiedKFold, train_test_split
-
     strat = y if y is not None else event
     n = len(strat)
-    folds = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed)
     fold_of = np.zeros(n, dtype=int)
     names = ("fused", "genomic", "imaging") + (("imaging_meanpool",) if bags is not None else ())
     oof = {m: np.zeros(n) for m in names}
     train_risk: dict[str, list] = {m: [] for m in names}
     attention: dict[int, BagAttention] = {}
     discrete = y is None and cfg.survival_loss == "nll"
-    for k, (tr, te) in enumerate(folds.split(np.zeros(n), strat)):
+    for k, tr, te, fit_idx, val_idx in cv_splits(cfg, strat):
         fold_of[te] = k
-        fit_idx, val_idx = train_test_split(tr, test_size=0.2, random_state=cfg.seed + k, stratify=strat[tr])
         bins, outputs = None, 1
         if discrete:
             from oncorisk.fusion.survival import assign_bins, time_bins
@@ -189,8 +197,8 @@ def cross_validate(cfg: TrainConfig, xg, xi, mask, y, time, event, bags=None, ge
                 oof[m][te] = _as_risk(predict(model, sc, xg[te], xi[te], mask[te], cfg), discrete)
                 train_risk[m].append((tr, _as_risk(predict(model, sc, xg[tr], xi[tr], mask[tr], cfg), discrete)))
                 continue
-            oof[m][te], tr_risk, att = _bag_model(cfg, m, xg, bags, scaler, mask, Outcome(y, time, event, bins),
-                                                  fit_idx, val_idx, tr, te, seed, genomic_names, outputs, discrete)
+            oof[m][te], tr_risk, att = bag_model(cfg, m, xg, bags, scaler, mask, Outcome(y, time, event, bins),
+                                                 fit_idx, val_idx, tr, te, seed, genomic_names, outputs, discrete)
             train_risk[m].append((tr, tr_risk))
             for i, a in att.items():
                 attention.setdefault(i, BagAttention(None, None, None, None))
@@ -201,8 +209,8 @@ def cross_validate(cfg: TrainConfig, xg, xi, mask, y, time, event, bags=None, ge
     return dict(oof=oof, fold=fold_of, train_risk=train_risk, attention=attention)
 
 
-def _bag_model(cfg, m, xg, bags, scaler, mask, outcome, fit_idx, val_idx, tr, te, seed, genomic_names, outputs,
-               discrete):
+def bag_model(cfg, m, xg, bags, scaler, mask, outcome, fit_idx, val_idx, tr, te, seed, genomic_names, outputs,
+              discrete):
     """One bag model of one fold (``scaler``: the fold's fusion.mil.BagScaler): (held-out risks, training-row risks,
     {row: attention of a held-out patient})."""
     from dataclasses import replace
