@@ -56,11 +56,15 @@ class EarlyStopping:
         self.patience, self.mode, self.min_delta = patience, mode, min_delta
         self.best = float("inf") if mode == "min" else float("-inf")
         self.state: dict | None = None
-        self.waited, self.improved = 0, False
+        self.waited = 0
+
+    @property
+    def improved(self) -> bool:
+        """Whether the last recorded epoch was a gain (the state kept is its)."""
+        return self.state is not None and self.waited == 0
 
     def step(self, score: float, model) -> bool:
         gain = score < self.best - self.min_delta if self.mode == "min" else score > self.best + self.min_delta
-        self.improved = bool(gain)
         if gain:
             self.best, self.waited = score, 0
             self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
