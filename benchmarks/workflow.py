@@ -9,7 +9,7 @@ tumour/normal BAM pair; normal coverage half the tumour's; whole-genome capture,
 genome; proteins capped at 400 codons so that the 270 genes fit in 1 Mb; 200 permutations, 3 folds), so that
 the read-level stages (simulation, tensors, calling) carry the growth. Peak memory is the largest resident set
 of any job (GNU time on snakemake, which reports the maximum over its children).
-The default demo (`snakemake --cores 2`, 200 patients) is measured the same way with --demo.
+The default demo (`snakemake --cores 2`, 500 patients) is measured the same way with --demo.
 """
 
 from __future__ import annotations

@@ -47,14 +47,14 @@ def test_cox_loss_prefers_the_right_order():
     assert cox_loss(torch.tensor([3.0, 2.0, 1.0]), t, e) < cox_loss(torch.tensor([1.0, 2.0, 3.0]), t, e)
 
 
-def _chain(tmp_path, seed, null, **fusion):
+def _chain(tmp_path, seed, null, patients=200, **fusion):
     from oncorisk.fusion.run import FusionOptions, run_fusion
     from oncorisk.impact.run import ImpactOptions, run_impact
     from oncorisk.impact.scores import load_weights
     from oncorisk.pathways.run import PathwayOptions, run_pathways
 
     sim = tmp_path / "sim"
-    simulate(sim, seed=seed, patients=200, bam_patients=0, null=null)
+    simulate(sim, seed=seed, patients=patients, bam_patients=0, null=null)
     vcfs = [f"{p.name.split('.')[0]}={p}" for p in sorted((sim / "vcfs").glob("*.vcf.gz"))]
     run_impact(ImpactOptions(out=str(tmp_path / "imp"), vcfs=vcfs, gtf=str(sim / "genes.gtf"), ref=str(sim / "reference.fa"),
                              callable_bed=str(sim / "panel.bed"), weights=load_weights(hotspots=str(sim / "hotspots.tsv"))))
@@ -73,7 +73,10 @@ def _chain(tmp_path, seed, null, **fusion):
 
 @pytest.mark.slow
 def test_fused_model_beats_both_unimodal_models_and_shap_names_the_drivers(tmp_path):
-    m, sim = _chain(tmp_path, 1, null=False, shap_samples=60)
+    from oncorisk.config import default_config
+
+    patients = default_config()["simulate"]["patients"]  # the demo's cohort size: attention needs ~500 slides
+    m, sim = _chain(tmp_path, 1, null=False, patients=patients, shap_samples=60)
     auc = {k: m[k]["roc_auc"]["value"] for k in ("fused", "genomic", "imaging", "imaging_meanpool")}
     assert auc["fused"] > auc["genomic"] and auc["fused"] > auc["imaging"], auc
     assert auc["imaging"] > auc["imaging_meanpool"], auc  # attention over the demo's CLAM bags beats the mean patch
@@ -81,14 +84,18 @@ def test_fused_model_beats_both_unimodal_models_and_shap_names_the_drivers(tmp_p
     import h5py
 
     focus = pd.read_csv(sim / "truth" / "signal_patches.tsv", sep="\t").groupby("sample")["patch"].apply(list)
-    mass, share = [], []
-    for sample, patches in focus.items():
-        with h5py.File(tmp_path / "fus" / "attention" / f"{sample}.h5") as fh:
-            w = fh["attention_scores_imaging"][()]
-        mass.append(w[patches].sum())
-        share.append(len(patches) / len(w))
-    # measured 3.5 with the patches' principal components (2.2 without them); uniform attention gives 1
-    assert np.mean(mass) / np.mean(share) > 2.5, (np.mean(mass), np.mean(share))
+    ratio = {}
+    for key in ("attention_scores_imaging", "attention_scores"):  # the ABMIL model's, the fused model's
+        mass, share = [], []
+        for sample, patches in focus.items():
+            with h5py.File(tmp_path / "fus" / "attention" / f"{sample}.h5") as fh:
+                w = fh[key][()]
+            mass.append(w[patches].sum())
+            share.append(len(patches) / len(w))
+        ratio[key] = np.mean(mass) / np.mean(share)  # uniform attention gives 1
+    # measured 11.4 (ABMIL) and 11.8 (fused) at 500 patients, 3.5 and 2.3 at 200; the bound leaves room for
+    # another CPU's floating point to change the training path
+    assert min(ratio.values()) > 8, ratio
     for k in ("fused", "genomic", "imaging"):
         lo, hi = m[k]["roc_auc"]["ci"]
         assert lo <= m[k]["roc_auc"]["value"] <= hi
@@ -99,7 +106,7 @@ def test_fused_model_beats_both_unimodal_models_and_shap_names_the_drivers(tmp_p
                "gene:EGFR", "gene:ERBB2"}
     assert set(genomic) & drivers, genomic
     risk = pd.read_csv(tmp_path / "fus" / "risk.tsv", sep="\t")
-    assert len(risk) == 200 and set(risk["fold"]) == set(range(5)) and set(risk["predicted_class"]) <= {0, 1}
+    assert len(risk) == patients and set(risk["fold"]) == set(range(5)) and set(risk["predicted_class"]) <= {0, 1}
     traces = pd.read_csv(tmp_path / "fus" / "top_risk_explanations.tsv", sep="\t", keep_default_na=False)
     assert (traces["variant"] != "").any()
     for png in ("roc.png", "calibration.png", "confusion_matrix.png", "shap_summary.png"):

@@ -211,9 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (replaced atomically)")
     p.add_argument("--seed", type=int, help="random seed (default: config seed, else 1)")
     p.add_argument("--null", action="store_true", help="null mode: labels independent of everything, no drivers")
-    p.add_argument("--patients", type=int, help="patients in the cohort (default 200)")
-    p.add_argument("--bam-patients", type=int, help="patients with tumour/normal BAMs; the rest get VCFs (default 8)")
-    p.add_argument("--genome-size", type=int, help="reference length in bp (default 1,000,000)")
+    from oncorisk.config import default_config
+
+    sim = default_config()["simulate"]  # the schema's defaults, shown in the help
+    p.add_argument("--patients", type=int, help=f"patients in the cohort (default {sim['patients']})")
+    p.add_argument("--bam-patients", type=int,
+                   help=f"patients with tumour/normal BAMs; the rest get VCFs (default {sim['bam_patients']})")
+    p.add_argument("--genome-size", type=int, help=f"reference length in bp (default {sim['genome_size']:,})")
     p.add_argument("--capture", choices=["panel", "wgs"], help="sequence the gene panel or the whole genome")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other simulate.* key of config.yaml")
     p.add_argument("--config", help="take simulate.* and seed from this config file first")
