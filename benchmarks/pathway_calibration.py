@@ -1,14 +1,14 @@
 #!/usr/bin/env python
 """Power and calibration of the pathway ranking, through the workflow.
 
-For each seed, a simulated cohort entering as VCFs (`simulate.bam_patients: 0`, 200 patients) runs
+For each seed, a simulated cohort entering as VCFs (`simulate.bam_patients: 0`, 200 patients unless --patients) runs
 `snakemake ... results/<cohort>/pathways/pathway_ranking.tsv` from nothing: seeds with drivers (PI3K-Akt and
 MAPK perturbed) and null seeds (`simulate.null: true`). Prints, per seed, the top pathways with the GNN
 statistic's q beside the evidence-z baseline's, and the held-out gene AUPRC of the GNN and its baselines.
 Goals (issue #16): with drivers, PI3K-Akt and MAPK are the top 2 with q < 0.05; null, no pathway at q < 0.05
 in at least 9 of 10 seeds.
 
-Usage: python benchmarks/pathway_calibration.py [--signal 2 3] [--null 11 12 ... 20] [--demo]
+Usage: python benchmarks/pathway_calibration.py [--signal 2 3] [--null 11 12 ... 20] [--patients 200] [--demo]
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from oncorisk import __version__
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(tmp: Path, seed: int, null: bool | None) -> dict:
-    """null None: the default demo (8 BAM patients), else a VCF-entry cohort."""
+def run(tmp: Path, seed: int, null: bool | None, patients: int) -> dict:
+    """null None: the default demo (8 BAM patients, the demo's size), else a VCF-entry cohort of ``patients``."""
     d = tmp / f"s{seed}{'n' if null else ''}"
     d.mkdir()
     cfg = {"cohort": "cal", "seed": seed}
     if null is not None:
-        cfg["simulate"] = {"bam_patients": 0, "null": null}
+        cfg["simulate"] = {"bam_patients": 0, "null": null, "patients": patients}
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
     t = time.time()
     subprocess.run(["snakemake", "results/cal/pathways/pathway_ranking.tsv", "--snakefile", str(REPO / "Snakefile"),
@@ -52,6 +52,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--signal", type=int, nargs="*", default=[2, 3])
     ap.add_argument("--null", type=int, nargs="*", default=list(range(11, 21)))
+    ap.add_argument("--patients", type=int, default=200, help="of each VCF-entry cohort (the figures in the docs: 200)")
     ap.add_argument("--demo", action="store_true", help="also the default demo (seed 1, 8 BAM patients)")
     args = ap.parse_args()
     print(f"# oncorisk {__version__} pathway calibration, {datetime.date.today()}, 2 cores")
@@ -62,7 +63,7 @@ def main() -> int:
     clean = 0
     with tempfile.TemporaryDirectory() as t:
         for seed, null in runs:
-            res = run(Path(t), seed, null)
+            res = run(Path(t), seed, null, args.patients)
             r, m = res["ranking"], res["metrics"]
             top = ", ".join(f"{p} ({q:.3g}; {bq:.3g})" for p, q, bq in r[["pathway", "q", "baseline_q"]].head(3).values)
             lead = set(r["pathway"].head(2)) == {"PI3K-Akt", "MAPK"} and bool((r["q"].head(2) < 0.05).all())

@@ -55,8 +55,11 @@ def describe(name: str, bam: Path, ref: Path, region: str, truth: list[str]) -> 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=200)
-    ap.add_argument("--bam-patients", type=int, default=8)
+    from oncorisk.config import default_config
+
+    demo = default_config()["simulate"]  # the default cohort's size
+    ap.add_argument("--patients", type=int, default=demo["patients"])
+    ap.add_argument("--bam-patients", type=int, default=demo["bam_patients"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--keep", help="simulate into this folder and keep it")
     args = ap.parse_args()
