@@ -20,7 +20,7 @@ import yaml
 
 from oncorisk import __version__
 from oncorisk.errors import UserError
-from oncorisk.options import add_force_option
+from oncorisk.options import add_force_option, stage_properties
 
 log = logging.getLogger("oncorisk")
 
@@ -211,9 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (replaced atomically)")
     p.add_argument("--seed", type=int, help="random seed (default: config seed, else 1)")
     p.add_argument("--null", action="store_true", help="null mode: labels independent of everything, no drivers")
-    from oncorisk.config import default_config
-
-    sim = default_config()["simulate"]  # the schema's defaults, shown in the help
+    sim = {k: v.get("default") for k, v in stage_properties("simulate").items()}  # the schema's, shown in the help
     p.add_argument("--patients", type=int, help=f"patients in the cohort (default {sim['patients']})")
     p.add_argument("--bam-patients", type=int,
                    help=f"patients with tumour/normal BAMs; the rest get VCFs (default {sim['bam_patients']})")
