@@ -1,4 +1,5 @@
-"""io.background: a generator run in a forked child (``oncorisk call`` builds its tensors there while torch loads)."""
+"""io.background: a generator run in a forked child (``oncorisk call`` on a GPU builds its tensors there while torch
+loads)."""
 
 from __future__ import annotations
 

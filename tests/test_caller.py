@@ -486,3 +486,41 @@ def test_alleles_beyond_the_locus_cap_are_written_0_0_refcall():
     assert len(calls) == 1 and len(calls[0][4].split(",")) <= 2
     assert sorted(f[4] for f in demoted) == ["A" + "T" * (n - 1), "A" + "T" * n]
     assert all(f[9].startswith("0/0:") for f in demoted)
+
+
+def test_cpu_forward_pass_matches_torch_and_call_does_not_import_torch(pileup_data, tmp_path):
+    """caller/cpu.py reads model.pt without torch (the same float32 weights) and its numpy forward pass gives torch's
+    probabilities to float32 rounding, for both shipped models; `call` on the CPU never imports torch."""
+    import sys
+
+    import torch
+
+    from oncorisk.caller.checkpoint import bundled_models, load_checkpoint, load_cpu_model
+    from oncorisk.caller.cpu import read_state_dicts
+    from oncorisk.caller.model import predict_probabilities
+    from oncorisk.caller.run import uses_torch
+    from oncorisk.tensors.layout import WIDTH
+
+    rng = np.random.default_rng(5)
+    for name in ("germline-illumina", "somatic-illumina"):
+        folder = bundled_models()[name]
+        ours, theirs = read_state_dicts(folder / "model.pt"), torch.load(folder / "model.pt", weights_only=True)
+        assert ours.keys() == theirs.keys()
+        assert all(np.array_equal(ours[m][k], v.numpy()) for m in theirs for k, v in theirs[m].items())
+        cpu, info = load_cpu_model(name)
+        net, _ = load_checkpoint(name)
+        x = rng.random((300, WIDTH, info["layout"]["channels"]), dtype=np.float32)
+        x[:, :, :4] = x[:, :, :4] > 0.75  # one-hot-like reference columns
+        a, b = predict_probabilities(net, x, "cpu", 128), cpu.probabilities(x, 100)  # batches cut differently
+        assert a.keys() == b.keys() == set(["genotype"] + (["somatic"] if name.startswith("somatic") else []))
+        for k in a:
+            assert np.abs(a[k] - b[k]).max() < 1e-5, (name, k)
+    assert not uses_torch("cpu") and uses_torch("cuda")
+    out = tmp_path / "calls.vcf.gz"
+    code = ("import sys\nfrom oncorisk.cli import main\n"
+            f"rc = main(['-q', 'call', '--bam', {str(pileup_data['bam'])!r}, '--ref', {str(pileup_data['fasta'])!r}, "
+            f"'--model', 'germline-illumina', '--device', 'cpu', '--out', {str(out)!r}])\n"
+            "print(rc, 'torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.stdout.split() == ["0", "False"], (res.stdout, res.stderr[-2000:])
+    assert out.exists()

@@ -6,6 +6,9 @@ seeds; their class probabilities are averaged.
 ``model_info.json`` records the package version, the tensor layout (format version, mode, window,
 channel names), the network's configuration, the training data and recipe, and validation metrics. A
 checkpoint is only applied to tensors of the same layout.
+
+Two loaders: ``load_checkpoint`` (torch: training, fine-tuning, GPU inference) and ``load_cpu_model`` (the same
+weights for caller/cpu.py's numpy forward pass, without importing torch). torch is imported only by the first.
 """
 
 from __future__ import annotations
@@ -13,11 +16,9 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import zipfile
 from pathlib import Path
 
-import torch
-
-from oncorisk.caller.model import CallerConfig, CallerNet, Ensemble
 from oncorisk.errors import UserError
 from oncorisk.resources import resource_path
 from oncorisk.tensors.layout import same_layout
@@ -54,7 +55,36 @@ def resolve_model(spec: str) -> Path:
                     f"model ({', '.join(sorted(k for k in models if '-v' not in k)) or 'none installed'})")
 
 
-def load_checkpoint(spec: str, device: torch.device | str = "cpu") -> tuple[Ensemble, dict]:
+def _unusable(folder: Path, exc: BaseException) -> UserError:
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return UserError(f"{folder}: not a usable oncorisk caller checkpoint ({why}): re-train it with 'oncorisk "
+                     f"train-caller' or use a bundled model")
+
+
+_BAD = (KeyError, TypeError, RuntimeError, ValueError, OSError, EOFError, StopIteration, pickle.UnpicklingError,
+        zipfile.BadZipFile)
+
+
+def load_cpu_model(spec: str):
+    """(caller.cpu.NumpyEnsemble, model_info) of a checkpoint, for inference on the CPU without torch."""
+    from oncorisk.caller.cpu import NumpyEnsemble, read_state_dicts
+
+    folder = resolve_model(spec)
+    try:
+        info = json.loads((folder / "model_info.json").read_text())
+        net = NumpyEnsemble(read_state_dicts(folder / "model.pt"), int(info.get("members", 1)),
+                            info["layout"]["mode"] == "somatic")
+    except _BAD as exc:
+        raise _unusable(folder, exc) from None
+    return net, info
+
+
+def load_checkpoint(spec: str, device="cpu"):
+    """(model.Ensemble on ``device``, model_info) of a checkpoint (torch)."""
+    import torch
+
+    from oncorisk.caller.model import CallerConfig, CallerNet, Ensemble
+
     folder = resolve_model(spec)
     try:
         info = json.loads((folder / "model_info.json").read_text())
@@ -66,9 +96,8 @@ def load_checkpoint(spec: str, device: torch.device | str = "cpu") -> tuple[Ense
             m.load_state_dict(states[f"member{k}"])
             members.append(m)
         net = Ensemble(members)
-    except (KeyError, TypeError, RuntimeError, ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
-        raise UserError(f"{folder}: not a usable oncorisk caller checkpoint ({str(exc).splitlines()[0]}): "
-                        f"re-train it with 'oncorisk train-caller' or use a bundled model") from None
+    except _BAD as exc:
+        raise _unusable(folder, exc) from None
     net.to(device).eval()
     return net, info
 

@@ -12,6 +12,7 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pysam
@@ -57,26 +58,50 @@ def _bam_blocks(to: TensorOptions):
         yield sites, tensors
 
 
+def uses_torch(device: str) -> bool:
+    """Whether ``call`` runs the model with torch: on a GPU (``cuda``, or ``auto`` where an NVIDIA driver is
+    present). On the CPU, caller/cpu.py's numpy forward pass runs the same weights without importing torch (about
+    a second at start-up; same probabilities to float32 rounding)."""
+    if device == "cpu":
+        return False
+    if device == "auto":
+        return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
+    return True
+
+
 def run_call(opts: CallOptions) -> dict:
-    """Call variants. From BAMs, the tensors are built in a forked child that starts before torch is imported
-    (io.background), so torch's import and the model's loading overlap the pileup."""
+    """Call variants. From BAMs with torch (a GPU), the tensors are built in a forked child (io.background), so that
+    torch's import and the model's loading overlap the pileup; on the CPU nothing is slow to overlap, and one process
+    does both (measured no slower: docs/caller.md "Start-up")."""
     if opts.tensor_opts is None:
         return _run_call(opts, None)
+    if not uses_torch(opts.device):
+        return _run_call(opts, _bam_blocks(opts.tensor_opts))
     with Background(_bam_blocks, opts.tensor_opts) as blocks:
         return _run_call(opts, blocks)
 
 
-def _run_call(opts: CallOptions, bam_blocks: Background | None) -> dict:
-    # torch is imported here, after the tensors' child has been forked
-    from oncorisk.caller.checkpoint import check_layout, load_checkpoint, resolve_model
-    from oncorisk.caller.model import predict_probabilities
-    from oncorisk.repro import pick_device
+def _run_call(opts: CallOptions, bam_blocks: Iterable | None) -> dict:
+    from oncorisk.caller.checkpoint import check_layout, load_checkpoint, load_cpu_model, resolve_model
 
-    # inference has no random step (dropout is off in eval mode); torch's deterministic-algorithms switch is
-    # not needed on this path and costs a second of imports
-    device = pick_device(opts.device)
     model_dir = resolve_model(opts.model)
-    net, minfo = load_checkpoint(str(model_dir), device)  # the folder: resolved once
+    if uses_torch(opts.device):
+        # torch is imported here, after the tensors' child has been forked. Inference has no random step (dropout
+        # is off in eval mode); torch's deterministic-algorithms switch is not needed and costs a second of imports
+        from oncorisk.caller.model import predict_probabilities
+        from oncorisk.repro import pick_device
+
+        device = pick_device(opts.device)
+        net, minfo = load_checkpoint(str(model_dir), device)  # the folder: resolved once
+
+        def probabilities(x):
+            return predict_probabilities(net, x, device, opts.batch)
+    else:
+        log.debug("call: the model runs on the CPU (numpy, caller/cpu.py)")
+        cpu_net, minfo = load_cpu_model(str(model_dir))
+
+        def probabilities(x):
+            return cpu_net.probabilities(x, opts.batch)
     somatic = minfo["layout"]["mode"] == "somatic"
     min_qual = opts.min_qual if opts.min_qual is not None else model_min_qual(minfo)
     if opts.tensor_opts is not None:
@@ -124,7 +149,7 @@ def _run_call(opts: CallOptions, bam_blocks: Background | None) -> dict:
         for sites, tensors in blocks:
             if len(sites) == 0:
                 continue
-            probs = predict_probabilities(net, np.asarray(tensors), device, opts.batch)
+            probs = probabilities(np.asarray(tensors))
             for line in format_records(sites, probs, somatic, min_qual):
                 if pon is not None:
                     line = pon.apply(line)

@@ -1,8 +1,9 @@
 """Run a generator in a forked child process and stream its items back, in order.
 
-``oncorisk call`` uses it to build the tensors from the BAMs while the parent imports torch and loads the model
-(about a second of start-up that would otherwise come first): the two overlap on two cores. The child is forked
-before torch is imported, and nothing random runs in it, so the output is the same as in one process.
+``oncorisk call`` on a GPU uses it to build the tensors from the BAMs while the parent imports torch and loads the
+model (about a second of start-up that would otherwise come first): the two overlap on two cores. The child is
+forked before torch is imported, and nothing random runs in it, so the output is the same as in one process. (On the
+CPU, ``call`` runs the model without torch, caller/cpu.py, in one process.)
 
 Where ``fork`` does not exist (Windows), the generator simply runs in the calling process.
 """
