@@ -97,7 +97,7 @@ def _run_call(opts: CallOptions, bam_blocks: Iterable | None) -> dict:
         def probabilities(x):
             return predict_probabilities(net, x, device, opts.batch)
     else:
-        log.debug("call: the model runs on the CPU (numpy, caller/cpu.py)")
+        log.info("device %s: cpu (the model in numpy, caller/cpu.py; torch is used on a GPU)", opts.device)
         cpu_net, minfo = load_cpu_model(str(model_dir))
 
         def probabilities(x):
