@@ -21,24 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from oncorisk.tensors.layout import WINDOW
+from oncorisk.tensors.layout import GENOTYPE_CLASSES, SOMATIC_CLASSES, WINDOW
 
-_DTYPES = {"FloatStorage": np.float32}
-
-
-class _Storage:
-    def __init__(self, dtype, key: str):
-        self.dtype, self.key = dtype, key
+_DTYPES = {"FloatStorage": "<f4"}  # torch's storage types accepted, and their little-endian layout on disk
+_CLASSES = {"genotype": GENOTYPE_CLASSES, "somatic": SOMATIC_CLASSES}
 
 
-def _rebuild_tensor(storage, offset, size, stride, *_):
-    """torch._utils._rebuild_tensor_v2 for a numpy array: a strided view of the storage, copied."""
-    arr = storage
-    if not size:
-        return arr[offset:offset + 1].reshape(()).copy()
-    item = arr.itemsize
-    return np.lib.stride_tricks.as_strided(arr[offset:], shape=tuple(size),
-                                           strides=tuple(s * item for s in stride)).copy()
+def _rebuild_tensor(storage: np.ndarray, offset, size, stride, *_):
+    """torch._utils._rebuild_tensor_v2 for numpy: the strided view of the storage, copied into a native float32
+    array (the one copy of the weights)."""
+    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=tuple(size),
+                                           strides=tuple(s * storage.itemsize for s in stride))
+    return np.array(view, dtype=np.float32)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -59,8 +53,7 @@ class _Unpickler(pickle.Unpickler):
         kind, storage_type, key, _location, _numel = pid
         if kind != "storage" or storage_type not in _DTYPES:
             raise pickle.UnpicklingError(f"unsupported storage {storage_type}")
-        raw = self.archive.read(f"{self.prefix}/data/{key}")
-        return np.frombuffer(raw, dtype=np.dtype(_DTYPES[storage_type]).newbyteorder("<")).astype(np.float32)
+        return np.frombuffer(self.archive.read(f"{self.prefix}/data/{key}"), dtype=_DTYPES[storage_type])
 
 
 def read_state_dicts(path: str | Path) -> dict:
@@ -132,13 +125,12 @@ class NumpyEnsemble:
     def __init__(self, states: dict, members: int, somatic: bool):
         self.members = []
         for m in range(members):
-            p = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in states[f"member{m}"].items()}
+            p = dict(states[f"member{m}"])
             p.update({f"lstm{s}": _lstm_weights(p, s) for s in ("", "_reverse")})
             self.members.append(p)
         self.heads = ["genotype"] + (["somatic"] if somatic else [])
 
-    @staticmethod
-    def _member(p: dict, x: np.ndarray) -> dict[str, np.ndarray]:
+    def _member(self, p: dict, x: np.ndarray) -> dict[str, np.ndarray]:
         h = x
         for layer in (0, 2, 4):
             h = _conv1d_relu(h, p[f"conv.{layer}.weight"], p[f"conv.{layer}.bias"])
@@ -146,10 +138,7 @@ class NumpyEnsemble:
         h = np.concatenate(lstm, axis=2)
         z = np.concatenate([h[:, WINDOW], h.mean(axis=1), x[:, WINDOW]], axis=1)
         z = np.maximum(z @ p["trunk.1.weight"].T + p["trunk.1.bias"], 0)
-        out = {"genotype": z @ p["genotype.weight"].T + p["genotype.bias"]}
-        if "somatic.weight" in p:
-            out["somatic"] = z @ p["somatic.weight"].T + p["somatic.bias"]
-        return out
+        return {k: z @ p[f"{k}.weight"].T + p[f"{k}.bias"] for k in self.heads}
 
     def probabilities(self, x: np.ndarray, batch: int = 1024) -> dict[str, np.ndarray]:
         """As ``model.predict_probabilities``: the softmax of the ensemble's output (the log of its members'
@@ -161,4 +150,4 @@ class NumpyEnsemble:
             for k in self.heads:
                 mean = np.mean([_softmax(o[k]) for o in per], axis=0)
                 outs[k].append(_softmax(np.log(mean + 1e-12)).astype(np.float32))
-        return {k: np.concatenate(v) if v else np.zeros((0, 3), np.float32) for k, v in outs.items()}
+        return {k: np.concatenate(v) if v else np.zeros((0, len(_CLASSES[k])), np.float32) for k, v in outs.items()}

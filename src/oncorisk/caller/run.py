@@ -73,19 +73,20 @@ def run_call(opts: CallOptions) -> dict:
     """Call variants. From BAMs with torch (a GPU), the tensors are built in a forked child (io.background), so that
     torch's import and the model's loading overlap the pileup; on the CPU nothing is slow to overlap, and one process
     does both (measured no slower: docs/caller.md "Start-up")."""
+    torch_path = uses_torch(opts.device)
     if opts.tensor_opts is None:
-        return _run_call(opts, None)
-    if not uses_torch(opts.device):
-        return _run_call(opts, _bam_blocks(opts.tensor_opts))
+        return _run_call(opts, None, torch_path)
+    if not torch_path:
+        return _run_call(opts, _bam_blocks(opts.tensor_opts), torch_path)
     with Background(_bam_blocks, opts.tensor_opts) as blocks:
-        return _run_call(opts, blocks)
+        return _run_call(opts, blocks, torch_path)
 
 
-def _run_call(opts: CallOptions, bam_blocks: Iterable | None) -> dict:
+def _run_call(opts: CallOptions, bam_blocks: Iterable | None, torch_path: bool) -> dict:
     from oncorisk.caller.checkpoint import check_layout, load_checkpoint, load_cpu_model, resolve_model
 
     model_dir = resolve_model(opts.model)
-    if uses_torch(opts.device):
+    if torch_path:
         # torch is imported here, after the tensors' child has been forked. Inference has no random step (dropout
         # is off in eval mode); torch's deterministic-algorithms switch is not needed and costs a second of imports
         from oncorisk.caller.model import predict_probabilities
